@@ -1,0 +1,5 @@
+"""`python -m mirror` runs the CLI."""
+
+from mirror.cli import main
+
+main()
