@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import lxml.html
 
+from mirror.converter.images import best_image_src
+
 
 def html_to_markdown(html, base_url: str | None = None) -> str:  # type: ignore[no-untyped-def]
     """Placeholder: the text of the HTML, one paragraph per block (replaced by the real converter)."""
@@ -16,4 +18,4 @@ def html_to_markdown(html, base_url: str | None = None) -> str:  # type: ignore[
     return " ".join(root.text_content().split()) + "\n"
 
 
-__all__ = ["html_to_markdown"]
+__all__ = ["best_image_src", "html_to_markdown"]

@@ -1,0 +1,141 @@
+"""Finding the real URL of an <img>: lazy-loading attributes, srcset, <picture>, <noscript>."""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+
+from mirror.converter.urls import resolve_url
+
+# Attributes lazy-loading scripts use to hold the real image while `src`
+# carries a placeholder; checked before `src`.
+LAZY_ATTRS = (
+    "data-src",
+    "data-original",
+    "data-lazy-src",
+    "data-lazy",
+    "data-url",
+    "data-hi-res-src",
+    "data-full-src",
+    "data-actualsrc",
+    "data-echo",
+)
+SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
+
+_PLACEHOLDER_NAME = re.compile(
+    r"(?:^|[/_\-.])(?:blank|spacer|pixel|transparent|placeholder|lazy|lazyload|loading|"
+    r"grey|gray|empty|clear|1x1|dot)\.(?:gif|png|svg|jpe?g|webp)(?:$|[?#])",
+    re.IGNORECASE,
+)
+_DESCRIPTOR = re.compile(r"^\s*(\d+(?:\.\d+)?)([wx])\s*$", re.IGNORECASE)
+
+
+def _is_placeholder(url: str) -> bool:
+    low = url.strip().lower()
+    return (
+        not low
+        or low.startswith(("data:", "about:", "javascript:"))
+        or low in {"#", "/", "none", "null", "undefined"}
+        or _PLACEHOLDER_NAME.search(low) is not None
+    )
+
+
+def largest_srcset_candidate(srcset: str) -> str | None:
+    """The URL of the widest (or highest-density) candidate of a srcset."""
+    best, best_score = None, -1.0
+    # A candidate is "URL [descriptor]"; URLs may contain commas, but the
+    # separator is a comma followed by whitespace or the end in practice.
+    for part in re.split(r",\s+|,$", srcset.strip()):
+        bits = part.strip().split()
+        if not bits:
+            continue
+        url = bits[0].rstrip(",")
+        score = 1.0
+        if len(bits) > 1:
+            m = _DESCRIPTOR.match(bits[1])
+            if m:
+                score = float(m.group(1)) * (1.0 if m.group(2).lower() == "w" else 1000.0)
+        if url and not _is_placeholder(url) and score > best_score:
+            best, best_score = url, score
+    return best
+
+
+def _tiny(img: lxml.html.HtmlElement) -> bool:
+    for attr in ("width", "height"):
+        v = (img.get(attr) or "").strip().lower().removesuffix("px")
+        if v in {"0", "1"}:
+            return True
+    return False
+
+
+def _raw_image_src(img: lxml.html.HtmlElement) -> str | None:
+    get = img.get
+    for attr in LAZY_ATTRS:
+        v = get(attr)
+        if v and not _is_placeholder(v):
+            return v.strip()
+    src = get("src")
+    if src and not _is_placeholder(src):
+        return None if _tiny(img) else src.strip()
+    for attr in SRCSET_ATTRS:
+        v = get(attr)
+        if v:
+            cand = largest_srcset_candidate(v)
+            if cand:
+                return cand
+    picture = _picture_of(img)
+    if picture is not None:
+        for source in picture.iter("source"):
+            for attr in SRCSET_ATTRS + ("src",):
+                v = source.get(attr)
+                if v:
+                    cand = largest_srcset_candidate(v)
+                    if cand:
+                        return cand
+    # <img src=placeholder><noscript><img src=real></noscript>
+    nxt = (picture if picture is not None else img).getnext()
+    if nxt is not None and nxt.tag == "noscript":
+        fallback = _noscript_image(nxt)
+        if fallback:
+            return fallback
+    return None
+
+
+def _picture_of(img: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    # libxml2 does not know <source> is void and nests the <img> inside it.
+    parent = img.getparent()
+    if parent is not None and parent.tag == "source":
+        parent = parent.getparent()
+    return parent if parent is not None and parent.tag == "picture" else None
+
+
+def _noscript_image(noscript: lxml.html.HtmlElement) -> str | None:
+    """The first real image inside a <noscript>, whose content lxml may keep as text."""
+    imgs = list(noscript.iter("img"))
+    if not imgs and noscript.text and "<img" in noscript.text.lower():
+        try:
+            frag = lxml.html.fragment_fromstring(noscript.text, create_parent="div")
+        except Exception:
+            return None
+        imgs = list(frag.iter("img"))
+    for inner in imgs:
+        src = _raw_image_src(inner)
+        if src:
+            return src
+    return None
+
+
+def best_image_src(img: lxml.html.HtmlElement, base_url: str | None = None) -> str | None:
+    """The real image URL of an <img>, resolved against `base_url`.
+
+    None when the image is only a placeholder (1x1, data:, spacer files) or
+    its URL is unsafe.
+    """
+    try:
+        src = _raw_image_src(img)
+    except Exception:  # hostile attribute values must never break a conversion
+        return None
+    if not src:
+        return None
+    return resolve_url(src, base_url)
