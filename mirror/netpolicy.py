@@ -12,6 +12,15 @@ __all__ = ["RefusedURL", "UnresolvableHost", "check_url", "check_address", "addr
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Checked in this order, so an address gets its most telling name.
+_REFUSED_KINDS = (
+    ("is_unspecified", "an unspecified address"),
+    ("is_loopback", "a loopback address"),
+    ("is_link_local", "a link-local address"),
+    ("is_multicast", "a multicast address"),
+    ("is_private", "a private address"),
+    ("is_reserved", "a reserved address"),
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -42,20 +51,9 @@ def address_refusal(address: IPAddress) -> str | None:
     if embedded is not None:
         reason = address_refusal(embedded)
         return f"{reason} ({embedded}) in IPv6 form" if reason else None
-    for flag in (
-        "is_unspecified",
-        "is_loopback",
-        "is_link_local",
-        "is_multicast",
-        "is_private",
-        "is_reserved",
-    ):
+    for flag, phrase in _REFUSED_KINDS:
         if getattr(address, flag):
-            return (
-                "an " + flag[3:].replace("_", "-") + " address"
-                if flag == "is_unspecified"
-                else "a " + flag[3:].replace("_", "-") + " address"
-            )
+            return phrase
     if not address.is_global:  # shared (CGNAT), documentation and other special ranges
         return "an address that is not globally routable"
     return None
