@@ -15,6 +15,7 @@ from typing import Any
 
 import lxml.html
 
+from mirror.converter.images import best_image_src
 from mirror.model import SourceProfile
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -31,11 +32,6 @@ EXTENSIONS = {
     "image/webp": "webp",
     "image/avif": "avif",
 }
-
-# Attributes lazy-loading scripts keep the real image URL in, best first.
-LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-lazy", "data-url", "data-echo")
-LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
-
 
 @dataclass(slots=True)
 class ImageReport:
@@ -83,44 +79,22 @@ def _content_of(result: Any) -> bytes:
     return bytes(content)
 
 
-def _largest_candidate(srcset: str) -> str | None:
-    """The URL of the widest (or densest) candidate of a srcset, or None."""
-    best: tuple[float, str] | None = None
-    for candidate in srcset.split(","):
-        parts = candidate.split()
-        if not parts:
-            continue
-        weight = 1.0
-        if len(parts) > 1 and parts[1][:-1]:
-            with contextlib.suppress(ValueError):
-                weight = float(parts[1][:-1])
-        if best is None or weight > best[0]:
-            best = (weight, parts[0])
-    return best[1] if best else None
-
-
 def _is_http(url: str | None) -> bool:
     return bool(url) and url.strip().lower().startswith(("http://", "https://"))  # type: ignore[union-attr]
 
 
 def _image_url(img: lxml.html.HtmlElement) -> str | None:
-    """The URL an <img> really shows: src, unless a lazy-loading attribute or srcset holds it."""
-    for name in LAZY_SRC:
-        if _is_http(img.get(name)):
-            return img.get(name).strip()
-    if _is_http(img.get("src")):
-        return img.get("src").strip()
-    for name in ("srcset", *LAZY_SRCSET):
-        url = _largest_candidate(img.get(name) or "")
-        if _is_http(url):
-            return url
+    """The absolute URL an <img> really shows (the converter's choice), or None if there is none."""
+    url = best_image_src(img)
+    return url.strip() if _is_http(url) else None
+
+
+def _picture_of(img: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    # libxml2 does not know <source> is void and nests the <img> inside it.
     parent = img.getparent()
-    if parent is not None and parent.tag == "picture":
-        for source in parent.iter("source"):
-            url = _largest_candidate(source.get("srcset") or source.get("data-srcset") or "")
-            if _is_http(url):
-                return url
-    return None
+    if parent is not None and parent.tag == "source":
+        parent = parent.getparent()
+    return parent if parent is not None and parent.tag == "picture" else None
 
 
 class ImageStore:
@@ -233,10 +207,12 @@ class ImageStore:
                 for name in list(img.attrib):
                     if name in ("srcset", "sizes") or name.startswith("data-"):
                         del img.attrib[name]
-                parent = img.getparent()
-                if parent is not None and parent.tag == "picture":
-                    for source in list(parent.iter("source")):
-                        parent.remove(source)  # the other renditions still point at the source site
+                picture = _picture_of(img)
+                if picture is not None:
+                    # The other renditions still point at the source site; unwrap, since
+                    # libxml2 may have nested the <img> inside a <source>.
+                    for source in list(picture.iter("source")):
+                        source.drop_tag()
             if written:
                 report.written.append(path)  # type: ignore[arg-type]
             seen.add(url)
