@@ -68,6 +68,8 @@ def check_address(ip: str, settings: FetchSettings, host: str = "") -> None:
     """Refuse a resolved address that policy forbids; `host` names it in the message."""
     if settings.allow_private or _allowed(ip.split("%", 1)[0], settings):
         return
+    if host and _allowed(host, settings):
+        return
     try:
         address = ipaddress.ip_address(ip.split("%", 1)[0])  # drop an IPv6 zone id
     except ValueError as err:
