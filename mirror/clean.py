@@ -1,0 +1,282 @@
+"""Cleaning article HTML: no scripts, ads, widgets, trackers or active content; URLs absolute and safe."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+from lxml.html import HtmlElement
+
+from mirror.converter import best_image_src
+from mirror.converter.urls import resolve_url
+from mirror.readable import VIDEOS, WORDS, text_similarity
+
+# Removed with their content wherever they are.
+ALWAYS_DROP = frozenset(
+    {
+        "script", "style", "noscript", "template", "svg", "canvas", "object", "embed", "applet",
+        "link", "meta", "input", "button", "select", "textarea", "option", "datalist", "frame",
+        "frameset", "dialog", "base", "title", "head", "param", "portal",
+    }
+)
+EMBED_TAGS = frozenset({"iframe", "object", "embed"})
+# Lazy-loading and responsive attributes are folded into `src` by best_image_src.
+KEEP_ATTRS = frozenset(
+    {
+        "href", "src", "alt", "title", "colspan", "rowspan", "datetime", "start", "reversed",
+        "type", "lang", "dir", "id", "name", "width", "height", "poster", "cite", "abbr", "scope",
+        "headers", "span", "align", "value", "open", "controls", "label", "srclang", "kind",
+    }
+)
+URL_ATTRS = ("href", "src", "poster", "cite")
+CODE_CLASS = re.compile(r"^(?:language|lang)-[\w+#.-]+$")
+# Cheap first look before splitting class and id into words.
+JUNK_HINT = re.compile(
+    r"ad|share|sharing|social|sponsor|promo|outbrain|taboola|subscri|newsletter|signup|"
+    r"related|recommend|recirc|comment|disqus|cookie|consent|popup|modal|paywall|gpt|dfp|banner",
+    re.I,
+)
+JUNK_WORDS = frozenset(
+    {
+        "ad", "ads", "adv", "advert", "adverts", "advertisement", "advertising", "adsbygoogle",
+        "adslot", "adunit", "adbox", "adcontainer", "dfp", "gpt", "sponsor", "sponsored",
+        "sponsors", "promo", "promos", "promotion", "promoted", "outbrain", "taboola", "share",
+        "shares", "sharing", "sharebar", "sharedaddy", "social", "socials", "subscribe",
+        "subscription", "newsletter", "signup", "related", "recommended", "recirculation",
+        "comment", "comments", "disqus", "cookie", "cookies", "consent", "popup", "modal",
+        "paywall",
+    }
+)
+CLASS_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+TRACKER = re.compile(
+    r"/(?:pixel|beacon|tracking|tracker|track|1x1|spacer|blank|transparent)\.(?:gif|png)|/b/ss/|"
+    r"facebook\.com/tr[/?]|google-analytics\.com/|doubleclick\.net/|scorecardresearch\.com/|"
+    r"quantserve\.com/|/__utm\.gif|pixel\.wp\.com/|stats\.wp\.com/|/pixel(?:[/?]|$)|"
+    r"bat\.bing\.com/|analytics\.twitter\.com/|/collect\?",
+    re.I,
+)
+VIDEO_HOSTS = re.compile(
+    VIDEOS.pattern + r"|//(www\.)?(vimeo\.com|youtu\.be|ted\.com/talks|embed\.ted\.com|"
+    r"dailymotion\.com|player\.bilibili\.com|streamable\.com|rumble\.com/embed|"
+    r"facebook\.com/plugins/video)",
+    re.I,
+)
+BLOCKS = (
+    "p", "li", "div", "section", "article", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
+    "figure", "figcaption", "table", "tr", "td", "th", "dd", "dt", "pre", "aside", "header",
+    "footer", "ul", "ol", "dl", "details", "form",
+)
+SPACES = re.compile(r"\s+")
+
+
+def compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement]]:
+    """A function returning the elements `selector` (CSS, or XPath when it starts with "/" or "(") selects.
+
+    Raises ValueError naming the selector when it is not valid.
+    """
+    return _compile_selector(selector)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement]]:
+    if not isinstance(selector, str) or not selector.strip():
+        raise ValueError(f"invalid selector {selector!r}: empty")
+    s = selector.strip()
+    try:
+        if s.startswith(("/", "(")):
+            from lxml import etree
+
+            find = etree.XPath(s)
+        else:
+            from lxml.cssselect import CSSSelector
+
+            find = CSSSelector(s)
+    except Exception as err:  # cssselect and lxml raise several unrelated types
+        raise ValueError(f"invalid selector {selector!r}: {err}") from None
+
+    def select(root: HtmlElement) -> list[HtmlElement]:
+        try:
+            found = find(root)
+        except Exception:  # an XPath that fails at run time selects nothing
+            return []
+        if not isinstance(found, list):
+            return []
+        return [el for el in found if isinstance(el, HtmlElement)]
+
+    return select
+
+
+@functools.lru_cache(maxsize=64)
+def _text_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error as err:
+        raise ValueError(f"invalid remove_text pattern in {patterns!r}: {err}") from None
+
+
+def is_hidden(el: HtmlElement) -> bool:
+    """Whether a browser would not show the element (hidden attribute, aria-hidden, inline style)."""
+    if el.get("hidden") is not None:
+        return True
+    if el.get("aria-hidden") == "true" and "fallback-image" not in (el.get("class") or ""):
+        return True
+    style = el.get("style")
+    if style and ("none" in style or "hidden" in style):
+        s = style.replace(" ", "").lower()
+        return "display:none" in s or "visibility:hidden" in s
+    return False
+
+
+def _drop(el: HtmlElement) -> None:
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def prepare_page(root: HtmlElement, base_url: str | None) -> None:
+    """One pass over the whole page before extraction.
+
+    Images get their real source (lazy attributes, srcset, the <noscript>
+    fallback) while those still exist; then scripts, styles, <noscript> and
+    hidden elements go, and <font> becomes <span>.
+    """
+    drop: list[HtmlElement] = []
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            drop.append(el)
+            continue
+        if tag == "img":
+            src = best_image_src(el, base_url)
+            if src is None or TRACKER.search(src):
+                drop.append(el)
+                continue
+            el.set("src", src)
+            continue
+        if tag in ("script", "style", "noscript", "template", "svg", "canvas", "head"):
+            if tag != "head":
+                drop.append(el)
+            continue
+        if tag == "font":
+            el.tag = "span"
+        if el.attrib and is_hidden(el):
+            drop.append(el)
+    for el in drop:
+        _drop(el)
+
+
+def drop_title_heading(content: HtmlElement, title: str) -> None:
+    """Remove the first h1/h2 that repeats the article title (the page template prints it)."""
+    if not title:
+        return
+    for h in content.iter("h1", "h2"):
+        if text_similarity(title, SPACES.sub(" ", h.text_content())) > 0.75:
+            _drop(h)
+        return
+
+
+def _junk_by_name(el: HtmlElement) -> bool:
+    names = " ".join(v for v in (el.get("class"), el.get("id")) if v)
+    if not names or not JUNK_HINT.search(names):
+        return False
+    return any(w.lower() in JUNK_WORDS for w in CLASS_WORDS.findall(names))
+
+
+def remove_matching_text(content: HtmlElement, patterns: tuple[str, ...]) -> None:
+    """Drop the smallest blocks whose text matches one of `patterns`."""
+    if not patterns:
+        return
+    rx = _text_patterns(tuple(patterns))
+    matched = [
+        el for el in content.iter(*BLOCKS)
+        if el is not content and rx.search(SPACES.sub(" ", el.text_content()).strip())
+    ]
+    hits = set(matched)
+    for el in matched:
+        if not any(d in hits for d in el.iterdescendants(*BLOCKS)):
+            _drop(el)
+
+
+def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str, ...] = (),
+                  remove_text: tuple[str, ...] = ()) -> None:
+    """Make the chosen content safe and plain, in place.
+
+    Drops active and interactive elements, embeds other than known video
+    players, ads and share/subscribe/related/comment widgets (by class or id,
+    only when small beside the article), hidden elements, trackers, and every
+    attribute the converter has no use for; resolves URLs and removes unsafe ones.
+    """
+    for selector in remove:
+        select = compile_selector(selector)
+        for el in select(content):
+            if el is not content:
+                _drop(el)
+    remove_matching_text(content, remove_text)
+
+    total = len(content.text_content())
+    drop: list[HtmlElement] = []
+    unwrap: list[HtmlElement] = []
+    for el in content.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            drop.append(el)
+            continue
+        attrib = el.attrib
+        if tag in ALWAYS_DROP:
+            drop.append(el)
+            continue
+        if tag == "iframe" or tag == "embed":
+            if not VIDEO_HOSTS.search(el.get("src") or el.get("data-src") or ""):
+                drop.append(el)
+                continue
+            if not el.get("src"):
+                el.set("src", el.get("data-src") or "")
+        if tag == "form":
+            # Some sites wrap the whole page in one <form>: keep what it holds when that is the article.
+            (unwrap if len(el.text_content()) > total / 2 else drop).append(el)
+        if not attrib:
+            continue
+        if el is not content:
+            if is_hidden(el):
+                drop.append(el)
+                continue
+            if _junk_by_name(el) and len(el.text_content()) < 0.35 * total:
+                drop.append(el)
+                continue
+        if tag == "img":
+            src = el.get("src")
+            if not src or TRACKER.search(src):
+                drop.append(el)
+                continue
+        for name in list(attrib):
+            if name not in KEEP_ATTRS:
+                if name == "class":
+                    keep = [c for c in attrib["class"].split() if CODE_CLASS.match(c)]
+                    if keep:
+                        attrib["class"] = " ".join(keep)
+                        continue
+                del attrib[name]
+        for name in URL_ATTRS:
+            value = attrib.get(name)
+            if value is not None:
+                resolved = resolve_url(value, base_url)
+                if resolved is None:
+                    del attrib[name]
+                else:
+                    attrib[name] = resolved
+    for el in drop:
+        _drop(el)
+    for el in unwrap:
+        if el.getparent() is not None:
+            el.drop_tag()
+
+
+__all__ = [
+    "clean_content",
+    "compile_selector",
+    "drop_title_heading",
+    "is_hidden",
+    "prepare_page",
+    "remove_matching_text",
+    "WORDS",
+]

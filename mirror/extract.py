@@ -1,0 +1,193 @@
+"""Article extraction: a page's HTML in, an Article (metadata and Markdown body) out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from mirror.clean import clean_content, compile_selector, drop_title_heading, prepare_page
+from mirror.converter import html_to_markdown
+from mirror.encoding import decode_html
+from mirror.metadata import Metadata, clean_text, parse_date, read_metadata, strip_site_name
+from mirror.model import Article, ExtractRules
+from mirror.readable import grab_article, replace_brs
+
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# Characters libxml2 rejects or that no page means: NUL and the C0 controls but tab/CR/LF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+__all__ = ["compile_selector", "extract_article", "extract_markdown", "parse_html"]
+
+
+def parse_html(html: str) -> HtmlElement | None:
+    """The page as an lxml tree, or None when there is nothing to parse. Never raises."""
+    if not html or not html.strip():
+        return None
+    html = _CONTROL.sub("", _XML_DECL.sub("", html, count=1))
+    try:
+        root = lxml.html.document_fromstring(html, parser=_PARSER)
+    except (etree.ParserError, ValueError, TypeError):
+        return None
+    except Exception:  # libxml2 can fail in odd ways on hostile input
+        return None
+    if not isinstance(root, HtmlElement):
+        return None
+    return root
+
+
+def _select_first(root: HtmlElement, selector: str | None) -> list[HtmlElement]:
+    if not selector:
+        return []
+    return compile_selector(selector)(root)
+
+
+def _rule_text(root: HtmlElement, selector: str | None) -> str | None:
+    for el in _select_first(root, selector):
+        text = clean_text(el.get("content") or el.get("datetime") or el.text_content())
+        if text:
+            return text
+    return None
+
+
+def _apply_rules(meta: Metadata, root: HtmlElement, rules: ExtractRules) -> None:
+    title = _rule_text(root, rules.title)
+    if title:
+        meta.title = strip_site_name(title, meta.site_name, meta.page_title) \
+            if rules.strip_title_suffix else title
+    if rules.date:
+        for el in _select_first(root, rules.date):
+            dt = parse_date(el.get("datetime") or el.get("content") or clean_text(el.text_content()))
+            if dt is not None:
+                meta.published = dt
+                break
+    author = _rule_text(root, rules.author)
+    if author:
+        meta.author = author
+
+
+def _content_by_rule(root: HtmlElement, selector: str) -> HtmlElement | None:
+    found = compile_selector(selector)(root)
+    # Outermost matches only, in document order; several become one body.
+    chosen: list[HtmlElement] = []
+    for el in found:
+        if el.getparent() is None and el is not root:
+            continue
+        if any(el in set(c.iterdescendants()) or el is c for c in chosen):
+            continue
+        chosen.append(el)
+    if not chosen:
+        return None
+    if len(chosen) == 1:
+        return chosen[0]
+    wrapper = root.makeelement("div", {})
+    for el in chosen:
+        el.tail = None
+        wrapper.append(el)
+    return wrapper
+
+
+def _collect_urls(content: HtmlElement) -> tuple[list[str], list[str]]:
+    links: dict[str, None] = {}
+    images: dict[str, None] = {}
+    for el in content.iter("a", "img"):
+        if el.tag == "a":
+            href = el.get("href")
+            if href and not href.startswith("#"):
+                links[href] = None
+        else:
+            src = el.get("src")
+            if src:
+                images[src] = None
+    return list(links), list(images)
+
+
+def extract_article(
+    html: str | bytes,
+    url: str | None = None,
+    rules: ExtractRules | None = None,
+    rewrite: Callable[[HtmlElement], None] | None = None,
+) -> Article:
+    """Extract the article of a page: metadata, and its body cleaned and converted to Markdown.
+
+    `rules` may name the content, title, date and author by selector and
+    add elements or text to remove; without them the content is found
+    automatically. `rewrite` is called with the cleaned content element,
+    whose URLs are absolute by then, before conversion. Never raises on bad
+    input: a page with nothing to extract gives an Article with empty Markdown.
+    An invalid selector in `rules` raises ValueError.
+    """
+    rules = rules or ExtractRules()
+    if isinstance(html, bytes | bytearray):
+        html, _ = decode_html(bytes(html))
+    if not isinstance(html, str):
+        html = ""
+    root = parse_html(html)
+    if root is None:
+        return Article(title="", markdown="", url=url)
+    meta = read_metadata(root, url, strip_suffix=rules.strip_title_suffix)
+    if rules.title or rules.date or rules.author:
+        _apply_rules(meta, root, rules)
+    base_url = meta.base_url
+    prepare_page(root, base_url)
+
+    content: HtmlElement | None = None
+    byline = None
+    if rules.content:
+        content = _content_by_rule(root, rules.content)
+        if content is not None:
+            replace_brs(content)
+            drop_title_heading(content, meta.title)
+    else:
+        body = root.find("body")
+        if body is None:
+            body = root
+        replace_brs(body)
+
+        def reparse() -> HtmlElement | None:
+            again = parse_html(html)
+            if again is None:
+                return None
+            prepare_page(again, base_url)
+            again_body = again.find("body")
+            if again_body is None:
+                again_body = again
+            replace_brs(again_body)
+            return again_body
+
+        content, byline = grab_article(body, meta.title, reparse)
+    if not meta.author and byline:
+        meta.author = byline
+
+    markdown = ""
+    links: list[str] = []
+    images: list[str] = []
+    if content is not None:
+        clean_content(content, base_url, rules.remove, rules.remove_text)
+        if rewrite is not None:
+            rewrite(content)
+        links, images = _collect_urls(content)
+        markdown = html_to_markdown(content, base_url)
+    return Article(
+        title=meta.title,
+        markdown=markdown,
+        url=url,
+        published=meta.published,
+        author=meta.author,
+        canonical_url=meta.canonical_url,
+        short_url=meta.short_url,
+        site_name=meta.site_name,
+        description=meta.description,
+        lang=meta.lang,
+        images=images,
+        links=links,
+    )
+
+
+def extract_markdown(html: str | bytes, url: str | None = None) -> str:
+    """The Markdown body of a page's article, found automatically."""
+    return extract_article(html, url or None).markdown

@@ -1,0 +1,331 @@
+"""An article's metadata from its page: title, date, author, canonical and short URLs, site, language."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+from lxml.html import HtmlElement
+
+from mirror.converter.urls import resolve_url
+
+SPACES = re.compile(r"\s+")
+# Separators sites put between an article title and their own name.
+TITLE_SEPARATOR = re.compile(r"\s+[-|–—·:»]{1,2}\s+|\s*[_|—–]\s*|\s+::\s+")
+DATE_META = (
+    "article:published_time", "og:published_time", "datepublished", "published_time",
+    "article.published", "parsely-pub-date", "sailthru.date", "date", "pubdate", "publishdate",
+    "publish-date", "publish_date", "dc.date", "dc.date.issued", "dc.date.created",
+    "dcterms.created", "dcterms.date", "dcterms.issued", "citation_publication_date",
+    "citation_date", "article_date_original", "original-publish-date", "cxenseparse:recs:publishtime",
+)
+DATE_RANK = {name: i for i, name in enumerate(DATE_META)}
+AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator",
+               "dcterms.creator", "citation_author", "byl", "twitter:creator")
+AUTHOR_RANK = {name: i for i, name in enumerate(AUTHOR_META)}
+BYLINE_CLASS = re.compile(r"(^|\s)(byline|author|by-author|article-author|post-author|writer)(\s|$)",
+                          re.I)
+LOOSE_DATE = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*"
+    r"(Z|[+-]\d{2}:?\d{2})?"
+)
+ARTICLE_TYPES = re.compile(
+    r"Article|AdvertiserContentArticle|NewsArticle|AnalysisNewsArticle|AskPublicNewsArticle|"
+    r"BackgroundNewsArticle|OpinionNewsArticle|ReportageNewsArticle|ReviewNewsArticle|Report|"
+    r"SatiricalArticle|ScholarlyArticle|MedicalScholarlyArticle|SocialMediaPosting|BlogPosting|"
+    r"LiveBlogPosting|DiscussionForumPosting|TechArticle|APIReference|WebPage"
+)
+
+
+@dataclass(slots=True)
+class Metadata:
+    """What a page says about itself, before its body is looked at."""
+
+    title: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    canonical_url: str | None = None
+    short_url: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    lang: str | None = None
+    base_url: str | None = None
+    page_title: str = ""  # the <title> element
+    h1: str = ""
+
+
+def clean_text(text: str | None) -> str:
+    """Text with runs of whitespace collapsed and the ends trimmed."""
+    return SPACES.sub(" ", text or "").strip()
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An aware datetime from the many ways pages write dates (naive means UTC); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if not value or len(value) > 100:
+        return None
+    dt: datetime | None = None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            dt = None
+        if dt is None:
+            m = LOOSE_DATE.search(value)
+            if m:
+                try:
+                    dt = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0),
+                                  int(m[6] or 0))
+                except ValueError:
+                    return None
+                if m[7]:
+                    off = m[7]
+                    if off == "Z":
+                        dt = dt.replace(tzinfo=UTC)
+                    else:
+                        sign = -1 if off[0] == "-" else 1
+                        digits = off[1:].replace(":", "")
+                        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                        dt = dt.replace(tzinfo=timezone(sign * delta))
+            elif value.isdigit() and 9 <= len(value) <= 13:
+                seconds = int(value) / (1000 if len(value) > 11 else 1)
+                try:
+                    dt = datetime.fromtimestamp(seconds, UTC)
+                except (OverflowError, OSError, ValueError):
+                    return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt
+
+
+def _json_ld_objects(data: object, out: list[dict]) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _json_ld_objects(item, out)
+    elif isinstance(data, dict):
+        out.append(data)
+        graph = data.get("@graph")
+        if graph is not None:
+            _json_ld_objects(graph, out)
+
+
+def _load_json(text: str) -> object:
+    text = text.strip()
+    # CDATA wrappers and trailing semicolons are common in hand-written JSON-LD.
+    if text.startswith("<![CDATA["):
+        text = text[9:].removesuffix("]]>")
+    text = text.strip().rstrip(";")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _ld_name(value: object) -> str | None:
+    if isinstance(value, str):
+        return clean_text(value) or None
+    if isinstance(value, dict):
+        return _ld_name(value.get("name"))
+    if isinstance(value, list):
+        names = [n for n in (_ld_name(v) for v in value) if n]
+        return ", ".join(dict.fromkeys(names)) or None
+    return None
+
+
+def _ld_types(obj: dict) -> list[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return [t]
+    if isinstance(t, list):
+        return [x for x in t if isinstance(x, str)]
+    return []
+
+
+def _json_ld(scripts: list[str]) -> dict[str, str | None]:
+    objects: list[dict] = []
+    for text in scripts:
+        _json_ld_objects(_load_json(text), objects)
+    found: dict[str, str | None] = {}
+    articles = [o for o in objects if any(ARTICLE_TYPES.fullmatch(t) for t in _ld_types(o))]
+    # Prefer real article types over a generic WebPage; other objects (breadcrumbs,
+    # organisations) say nothing about the article when an article object exists.
+    articles.sort(key=lambda o: "WebPage" in _ld_types(o))
+    for obj in articles or objects:
+        for key, field in (("headline", "title"), ("name", "title_name"),
+                           ("datePublished", "published"), ("dateCreated", "created"),
+                           ("description", "description")):
+            if key == "name" and not articles:
+                continue
+            value = obj.get(key)
+            if isinstance(value, str) and value.strip() and field not in found:
+                found[field] = clean_text(value)
+        if "author" not in found:
+            author = _ld_name(obj.get("author")) or _ld_name(obj.get("creator"))
+            if author:
+                found["author"] = author
+        if "site_name" not in found:
+            publisher = _ld_name(obj.get("publisher"))
+            if publisher:
+                found["site_name"] = publisher
+    return found
+
+
+def _suffix_parts(title: str) -> list[tuple[str, str]]:
+    """(head, tail) splits of a title at each separator, last separator first."""
+    parts = []
+    for m in TITLE_SEPARATOR.finditer(title):
+        head, tail = title[: m.start()].strip(), title[m.end():].strip()
+        if head and tail:
+            parts.append((head, tail))
+    return parts[::-1]
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\W+", "", s.lower())
+
+
+def strip_site_name(title: str, site_name: str | None, page_title: str = "") -> str:
+    """`title` without a trailing " - Site" when the site is named so or the <title> ends the same way."""
+    if not title:
+        return title
+    site = _norm(site_name or "")
+    page_tails = {_norm(t) for _, t in _suffix_parts(page_title)} if page_title != title else set()
+    for head, tail in _suffix_parts(title):
+        t = _norm(tail)
+        if t and (t == site or t in page_tails) and len(head) >= 3:
+            return head
+        # "Site | Title" when the leading part is the site name
+    for head, tail in reversed(_suffix_parts(title)):
+        if site and _norm(head) == site and len(tail) >= 3:
+            return tail
+    return title
+
+
+def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool = True) -> Metadata:
+    """Everything the page's head (and JSON-LD, <time>, rel=author) says about the article."""
+    meta = Metadata()
+    values: dict[str, str] = {}
+    dates: list[tuple[int, str]] = []
+    authors: list[tuple[int, str]] = []
+    ld_scripts: list[str] = []
+    base = None
+    canonical = shortlink = None
+    time_value = None
+    rel_author = None
+    byline = None
+    for el in root.iter("meta", "link", "script", "title", "base", "time", "a", "h1", "html",
+                        "span", "div", "p", "address"):
+        tag = el.tag
+        if tag == "meta":
+            content = el.get("content")
+            if content is None:
+                if el.get("itemprop") == "datePublished" and el.get("datetime"):
+                    dates.append((DATE_RANK["datepublished"], el.get("datetime")))
+                continue
+            keys = []
+            for attr in ("property", "name", "itemprop", "http-equiv"):
+                v = el.get(attr)
+                if v:
+                    keys.extend(v.lower().split())
+            for key in keys:
+                values.setdefault(key, content)
+                if key in DATE_RANK:
+                    dates.append((DATE_RANK[key], content))
+                if key in AUTHOR_RANK:
+                    authors.append((AUTHOR_RANK[key], content))
+        elif tag == "link":
+            rels = (el.get("rel") or "").lower().split()
+            href = el.get("href")
+            if not href:
+                continue
+            if "canonical" in rels and canonical is None:
+                canonical = href
+            if shortlink is None and ({"shortlink", "shorturl", "short_url", "short-url"} & set(rels)
+                                      or (el.get("rev") or "").lower() == "canonical"):
+                shortlink = href
+        elif tag == "script":
+            if (el.get("type") or "").strip().lower() == "application/ld+json" and el.text:
+                ld_scripts.append(el.text)
+        elif tag == "title":
+            if not meta.page_title:
+                meta.page_title = clean_text(el.text_content())
+        elif tag == "base":
+            if base is None and el.get("href"):
+                base = el.get("href")
+        elif tag == "time":
+            if time_value is None:
+                value = el.get("datetime")
+                if value and (el.get("pubdate") is not None or el.get("itemprop") == "datePublished"
+                              or time_value is None):
+                    time_value = value
+        elif tag == "html":
+            meta.lang = clean_text(el.get("lang") or el.get("xml:lang")) or None
+        elif tag == "h1":
+            if not meta.h1:
+                meta.h1 = clean_text(el.text_content())
+        elif tag == "a" or tag == "address" or tag == "span" or tag == "div" or tag == "p":
+            if tag == "a" and rel_author is None and "author" in (el.get("rel") or "").split():
+                rel_author = clean_text(el.text_content())
+            elif byline is None and (
+                (el.get("itemprop") or "") == "author" or BYLINE_CLASS.search(el.get("class") or "")
+            ):
+                text = clean_text(el.text_content())
+                if 0 < len(text) < 100:
+                    byline = text
+    ld = _json_ld(ld_scripts)
+
+    meta.base_url = resolve_url(base, url) if base else url
+    if canonical:
+        meta.canonical_url = resolve_url(canonical, meta.base_url)
+    elif values.get("og:url"):
+        meta.canonical_url = resolve_url(values["og:url"], meta.base_url)
+    if shortlink:
+        meta.short_url = resolve_url(shortlink, meta.base_url)
+    meta.site_name = clean_text(values.get("og:site_name") or ld.get("site_name")
+                                or values.get("application-name")) or None
+    meta.description = clean_text(values.get("og:description") or values.get("description")
+                                  or values.get("twitter:description") or ld.get("description")) or None
+    if not meta.lang:
+        lang = values.get("content-language") or values.get("og:locale") or values.get("language")
+        meta.lang = clean_text(lang).replace("_", "-") or None
+
+    title = clean_text(values.get("og:title") or values.get("twitter:title") or ld.get("title")
+                       or ld.get("title_name") or meta.h1 or meta.page_title)
+    if strip_suffix:
+        title = strip_site_name(title, meta.site_name, meta.page_title)
+    meta.title = title
+
+    candidates = sorted(dates)
+    if ld.get("published"):
+        candidates.insert(1 if candidates and candidates[0][0] == 0 else 0, (0, ld["published"]))
+    if time_value:
+        candidates.append((len(DATE_META), time_value))
+    if ld.get("created"):
+        candidates.append((len(DATE_META) + 1, ld["created"]))
+    for _, value in candidates:
+        dt = parse_date(value)
+        if dt is not None:
+            meta.published = dt
+            break
+
+    author_values = [v for _, v in sorted(authors)]
+    for value in [*author_values[:1], ld.get("author"), *author_values[1:], rel_author, byline]:
+        value = clean_text(value)
+        # article:author is often a profile URL, which is no name.
+        if value and not re.match(r"^(https?:)?//|^www\.", value) and len(value) < 200:
+            meta.author = value
+            break
+    return meta

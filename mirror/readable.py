@@ -1,0 +1,711 @@
+"""Finding an article's main content in a page: readability-style scoring of candidate containers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import lxml.html
+from lxml.html import HtmlElement
+
+# The scoring follows the algorithm of Mozilla's Readability: paragraphs give
+# points (length, commas) to their ancestors, link-heavy or negatively named
+# containers lose them, and the best container grows to take in siblings that
+# look like article text.
+
+UNLIKELY = re.compile(
+    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|"
+    r"gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|"
+    r"sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote",
+    re.I,
+)
+MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.I)
+POSITIVE = re.compile(
+    r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story", re.I
+)
+NEGATIVE = re.compile(
+    r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|footer|gdpr|masthead|"
+    r"media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|"
+    r"shopping|tags|widget",
+    re.I,
+)
+BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.I)
+VIDEOS = re.compile(
+    r"//(www\.)?((dailymotion|youtube|youtube-nocookie|player\.vimeo|v\.qq|bilibili|"
+    r"live\.bilibili)\.com|(archive|upload\.wikimedia)\.org|player\.twitch\.tv)",
+    re.I,
+)
+SHARE = re.compile(r"(\b|_)(share|sharedaddy)(\b|_)", re.I)
+COMMAS = re.compile("[\u002c\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
+AD_WORDS = re.compile(
+    r"^(ad(vertising|vertisement)?|pub(licité)?|werb(ung)?|广告|Реклама|Anuncio)$", re.I
+)
+LOADING_WORDS = re.compile(
+    r"^((loading|正在加载|Загрузка|chargement|cargando)(…|\.\.\.)?)$", re.I
+)
+SENTENCE_END = re.compile(r"\.( |$)")
+WORDS = re.compile(r"\w+")
+SPACES = re.compile(r"\s{2,}")
+
+UNLIKELY_ROLES = frozenset(
+    {"menu", "menubar", "complementary", "navigation", "alert", "alertdialog", "dialog"}
+)
+TAGS_TO_SCORE = frozenset({"section", "h2", "h3", "h4", "h5", "h6", "p", "td", "pre"})
+DIV_TO_P = frozenset({"blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul"})
+PHRASING = frozenset(
+    {
+        "abbr", "audio", "b", "bdo", "br", "button", "cite", "code", "data", "datalist", "dfn",
+        "em", "embed", "i", "img", "input", "kbd", "label", "mark", "math", "meter", "noscript",
+        "object", "output", "progress", "q", "ruby", "samp", "script", "select", "small", "span",
+        "strong", "sub", "sup", "textarea", "time", "var", "wbr", "canvas", "iframe", "svg",
+        "video", "font", "u", "s", "strike", "tt", "big",
+    }
+)
+EMPTY_REMOVABLE = frozenset({"div", "section", "header", "h1", "h2", "h3", "h4", "h5", "h6"})
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+TEXTISH = ("span", "li", "td", *DIV_TO_P)
+EMBEDS = ("object", "embed", "iframe")
+# A top candidate that is a cell or list item is moved out of its table or
+# list; it becomes a div there. Other tags keep their meaning (tables stay tables).
+RETAG_AS_DIV = frozenset({"td", "th", "tr", "tbody", "thead", "tfoot", "li", "dd", "dt", "caption"})
+TAG_SCORES = {
+    "div": 5, "pre": 3, "td": 3, "blockquote": 3,
+    "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
+    "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
+}
+
+STRIP_UNLIKELY = 1
+WEIGHT_CLASSES = 2
+CLEAN_CONDITIONALLY = 4
+ALL_FLAGS = STRIP_UNLIKELY | WEIGHT_CLASSES | CLEAN_CONDITIONALLY
+CHAR_THRESHOLD = 500
+TOP_CANDIDATES = 5
+
+
+def inner_text(el: HtmlElement) -> str:
+    """The element's text, trimmed, with runs of whitespace collapsed to one space."""
+    return SPACES.sub(" ", el.text_content().strip())
+
+
+def link_density(el: HtmlElement, text_len: int | None = None) -> float:
+    """The share of an element's text that sits inside links (in-page links count less)."""
+    if text_len is None:
+        text_len = len(inner_text(el))
+    if not text_len:
+        return 0.0
+    total = 0.0
+    for a in el.iter("a"):
+        href = a.get("href")
+        coefficient = 0.3 if href and len(href) > 1 and href.startswith("#") else 1.0
+        total += len(inner_text(a)) * coefficient
+    return total / text_len
+
+
+def _match_string(el: HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
+
+
+def class_weight(el: HtmlElement, flags: int = ALL_FLAGS) -> int:
+    """+25/-25 for a class and an id that say "article" or "sidebar"."""
+    if not flags & WEIGHT_CLASSES:
+        return 0
+    weight = 0
+    for value in (el.get("class"), el.get("id")):
+        if value:
+            if NEGATIVE.search(value):
+                weight -= 25
+            if POSITIVE.search(value):
+                weight += 25
+    return weight
+
+
+def _elements(el: HtmlElement) -> list[HtmlElement]:
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def _is_ws(text: str | None) -> bool:
+    return not text or text.isspace()
+
+
+def _has_ancestor(el: HtmlElement, tag: str, max_depth: int = 3,
+                  accept: Callable[[HtmlElement], bool] | None = None) -> bool:
+    depth = 0
+    parent = el.getparent()
+    while parent is not None:
+        if 0 < max_depth < depth + 1:
+            return False
+        if parent.tag == tag and (accept is None or accept(parent)):
+            return True
+        parent = parent.getparent()
+        depth += 1
+    return False
+
+
+def _is_phrasing(el: HtmlElement) -> bool:
+    tag = el.tag
+    if tag in PHRASING:
+        return True
+    if tag in ("a", "del", "ins"):
+        return all(_is_phrasing(c) for c in _elements(el))
+    return False
+
+
+def _has_child_block(el: HtmlElement) -> bool:
+    return any(c.tag in DIV_TO_P or _has_child_block(c) for c in _elements(el))
+
+
+def _single_child_tag(el: HtmlElement, tag: str) -> bool:
+    children = _elements(el)
+    if len(children) != 1 or children[0].tag != tag:
+        return False
+    if not _is_ws(el.text):
+        return False
+    return all(_is_ws(c.tail) for c in el)
+
+
+def _without_content(el: HtmlElement) -> bool:
+    children = _elements(el)
+    if any(c.tag not in ("br", "hr") for c in children):
+        return False
+    return not el.text_content().strip()
+
+
+def _drop(el: HtmlElement) -> None:
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def text_similarity(a: str, b: str) -> float:
+    """How much of b's words also appear in a (0..1)."""
+    ta = WORDS.findall(a.lower())
+    tb = WORDS.findall(b.lower())
+    if not ta or not tb:
+        return 0.0
+    sa = set(ta)
+    uniq_b = [t for t in tb if t not in sa]
+    return 1 - len(" ".join(uniq_b)) / len(" ".join(tb))
+
+
+def _wrap_phrasing(div: HtmlElement) -> None:
+    """Put runs of inline content of a mixed div into <p>s, as a browser would show them."""
+    children = list(div)
+    if _is_ws(div.text) and not any(
+        not _is_ws(c.tail) or (c.tag != "br" and _is_phrasing(c)) for c in children
+    ):
+        return
+    items: list[str | HtmlElement] = []
+    if div.text:
+        items.append(div.text)
+    for c in children:
+        tail = c.tail
+        c.tail = None
+        items.append(c)
+        if tail:
+            items.append(tail)
+    div.text = None
+    for c in children:
+        div.remove(c)
+
+    def add_text(parent: HtmlElement, text: str) -> None:
+        last = parent[-1] if len(parent) else None
+        if last is None:
+            parent.text = (parent.text or "") + text
+        else:
+            last.tail = (last.tail or "") + text
+
+    p: HtmlElement | None = None
+    pending: list[str | HtmlElement] = []
+
+    def close() -> None:
+        nonlocal p, pending
+        # Trailing whitespace and <br>s of a paragraph are dropped.
+        while pending and (isinstance(pending[-1], str) and pending[-1].isspace()
+                           or not isinstance(pending[-1], str) and pending[-1].tag == "br"):
+            pending.pop()
+        for item in pending:
+            if isinstance(item, str):
+                add_text(p, item)
+            else:
+                p.append(item)
+        p = None
+        pending = []
+
+    for item in items:
+        phrasing = isinstance(item, str) or not isinstance(item.tag, str) or _is_phrasing(item)
+        if phrasing:
+            if p is not None:
+                pending.append(item)
+            elif isinstance(item, str) and item.isspace() or (
+                not isinstance(item, str) and item.tag == "br"
+            ):
+                if isinstance(item, str):
+                    add_text(div, item)
+                else:
+                    div.append(item)
+            else:
+                p = div.makeelement("p", {})
+                div.append(p)
+                pending = [item]
+        else:
+            if p is not None:
+                close()
+            div.append(item)
+    if p is not None:
+        close()
+
+
+def _next_node(node: HtmlElement, skip_children: bool = False) -> HtmlElement | None:
+    if not skip_children:
+        for c in node:
+            if isinstance(c.tag, str):
+                return c
+    while node is not None:
+        sib = node.getnext()
+        while sib is not None and not isinstance(sib.tag, str):
+            sib = sib.getnext()
+        if sib is not None:
+            return sib
+        node = node.getparent()
+    return None
+
+
+def _remove_and_next(node: HtmlElement) -> HtmlElement | None:
+    nxt = _next_node(node, skip_children=True)
+    _drop(node)
+    return nxt
+
+
+def _is_visible(el: HtmlElement) -> bool:
+    style = el.get("style")
+    if style and ("none" in style or "hidden" in style):
+        s = style.replace(" ", "").lower()
+        if "display:none" in s or "visibility:hidden" in s:
+            return False
+    if el.get("hidden") is not None:
+        return False
+    return not (el.get("aria-hidden") == "true" and "fallback-image" not in (el.get("class") or ""))
+
+
+class Readable:
+    """One extraction attempt over a parsed page, with the state the scoring needs."""
+
+    def __init__(self, title: str = "", flags: int = ALL_FLAGS) -> None:
+        self.title = title
+        self.flags = flags
+        self.scores: dict[HtmlElement, float] = {}
+        self.byline: str | None = None
+        self.data_tables: set[HtmlElement] = set()
+
+    # -- scoring ------------------------------------------------------------
+    def _init_node(self, el: HtmlElement) -> None:
+        self.scores[el] = TAG_SCORES.get(el.tag, 0) + class_weight(el, self.flags)
+
+    def _check_byline(self, el: HtmlElement, match: str) -> bool:
+        if self.byline:
+            return False
+        if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or BYLINE.search(match):
+            text = el.text_content().strip()
+            if 0 < len(text) < 100:
+                self.byline = SPACES.sub(" ", text)
+                return True
+        return False
+
+    def _walk(self, body: HtmlElement) -> list[HtmlElement]:
+        strip = self.flags & STRIP_UNLIKELY
+        to_score: list[HtmlElement] = []
+        remove_title = bool(self.title)
+        node: HtmlElement | None = body
+        while node is not None:
+            tag = node.tag
+            if tag == "html":
+                node = _next_node(node)
+                continue
+            if not _is_visible(node) or (
+                node.get("aria-modal") == "true" and node.get("role") == "dialog"
+            ):
+                node = _remove_and_next(node)
+                continue
+            match = _match_string(node)
+            if match != " " and tag != "body" and self._check_byline(node, match):
+                node = _remove_and_next(node)
+                continue
+            if remove_title and tag in ("h1", "h2") and text_similarity(
+                self.title, inner_text(node)
+            ) > 0.75:
+                remove_title = False
+                node = _remove_and_next(node)
+                continue
+            if strip and tag not in ("body", "a"):
+                if (
+                    match != " "
+                    and UNLIKELY.search(match)
+                    and not MAYBE_CANDIDATE.search(match)
+                    and not _has_ancestor(node, "table")
+                    and not _has_ancestor(node, "code")
+                ):
+                    node = _remove_and_next(node)
+                    continue
+                if node.get("role") in UNLIKELY_ROLES:
+                    node = _remove_and_next(node)
+                    continue
+            if tag in EMPTY_REMOVABLE and _without_content(node):
+                node = _remove_and_next(node)
+                continue
+            if tag in TAGS_TO_SCORE:
+                to_score.append(node)
+            if tag == "div":
+                _wrap_phrasing(node)
+                if _single_child_tag(node, "p") and link_density(node) < 0.25:
+                    child = _elements(node)[0]
+                    child.tail = node.tail
+                    node.getparent().replace(node, child)
+                    node = child
+                    to_score.append(node)
+                elif not _has_child_block(node):
+                    node.tag = "p"
+                    to_score.append(node)
+            node = _next_node(node)
+        return to_score
+
+    def _score(self, to_score: Iterable[HtmlElement]) -> list[HtmlElement]:
+        candidates: list[HtmlElement] = []
+        scores = self.scores
+        for el in to_score:
+            parent = el.getparent()
+            if parent is None:
+                continue
+            text = inner_text(el)
+            if len(text) < 25:
+                continue
+            points = 1 + len(COMMAS.findall(text)) + 1 + min(len(text) // 100, 3)
+            level = 0
+            anc = parent
+            while anc is not None and level < 5:
+                up = anc.getparent()
+                if up is None:
+                    break
+                if anc not in scores:
+                    self._init_node(anc)
+                    candidates.append(anc)
+                divider = 1 if level == 0 else 2 if level == 1 else level * 3
+                scores[anc] += points / divider
+                anc = up
+                level += 1
+        for c in candidates:
+            scores[c] *= 1 - link_density(c)
+        return sorted(candidates, key=lambda c: -scores[c])[:TOP_CANDIDATES]
+
+    def grab(self, body: HtmlElement) -> HtmlElement | None:
+        """The article content of `body` (a new div), or None when nothing was found."""
+        to_score = self._walk(body)
+        top = self._score(to_score)
+        scores = self.scores
+        article = body.makeelement("div", {})
+        if not top or top[0].tag == "body":
+            # No container stands out: take the whole body.
+            for child in list(body):
+                article.append(child)
+            self._prep(article)
+            return article
+        best = top[0]
+        best_score = scores[best]
+        alternatives = [
+            set(c.iterancestors()) for c in top[1:] if best_score and scores[c] / best_score >= 0.75
+        ]
+        if len(alternatives) >= 3:
+            parent = best.getparent()
+            while parent is not None and parent.tag != "body":
+                if sum(1 for a in alternatives if parent in a) >= 3:
+                    best = parent
+                    break
+                parent = parent.getparent()
+        if best not in scores:
+            self._init_node(best)
+        parent = best.getparent()
+        last = scores[best]
+        threshold = last / 3
+        while parent is not None and parent.tag != "body":
+            if parent not in scores:
+                parent = parent.getparent()
+                continue
+            if scores[parent] < threshold:
+                break
+            if scores[parent] > last:
+                best = parent
+                break
+            last = scores[parent]
+            parent = parent.getparent()
+        parent = best.getparent()
+        while parent is not None and parent.tag != "body" and len(_elements(parent)) == 1:
+            best = parent
+            parent = best.getparent()
+        if best not in scores:
+            self._init_node(best)
+        best_score = scores[best]
+        if parent is None:
+            article.append(best)
+            self._prep(article)
+            return article
+        sibling_threshold = max(10.0, best_score * 0.2)
+        best_class = best.get("class") or ""
+        for sib in _elements(parent):
+            append = sib is best
+            if not append:
+                bonus = best_score * 0.2 if best_class and sib.get("class") == best_class else 0
+                if sib in scores and scores[sib] + bonus >= sibling_threshold:
+                    append = True
+                elif sib.tag == "p":
+                    text = inner_text(sib)
+                    density = link_density(sib, len(text))
+                    if len(text) > 80 and density < 0.25 or 0 < len(text) < 80 and density == 0 and SENTENCE_END.search(text):
+                        append = True
+            if append:
+                if sib.tag in RETAG_AS_DIV:
+                    sib.tag = "div"
+                sib.tail = None
+                article.append(sib)
+        self._prep(article)
+        return article
+
+    # -- cleaning of the chosen content -------------------------------------
+    def _mark_data_tables(self, root: HtmlElement) -> None:
+        for table in root.iter("table"):
+            if table.get("role") == "presentation" or table.get("datatable") == "0":
+                continue
+            if table.get("summary"):
+                self.data_tables.add(table)
+                continue
+            caption = next(table.iter("caption"), None)
+            if caption is not None and (len(caption) or caption.text):
+                self.data_tables.add(table)
+                continue
+            if next(table.iter("col", "colgroup", "tfoot", "thead", "th"), None) is not None:
+                self.data_tables.add(table)
+                continue
+            if any(t is not table for t in table.iter("table")):
+                continue
+            rows = 0
+            columns = 0
+            for tr in table.iter("tr"):
+                rows += 1
+                cols = 0
+                for cell in tr:
+                    if cell.tag in ("td", "th"):
+                        try:
+                            cols += int(cell.get("colspan") or 1)
+                        except ValueError:
+                            cols += 1
+                columns = max(columns, cols)
+            if rows == 1 or columns == 1:
+                continue
+            if rows >= 10 or columns > 4 or rows * columns > 10:
+                self.data_tables.add(table)
+
+    def _is_video_embed(self, el: HtmlElement) -> bool:
+        if any(VIDEOS.search(v) for v in el.values()):
+            return True
+        return el.tag == "object" and bool(VIDEOS.search(lxml.html.tostring(el, encoding="unicode")))
+
+    def _clean_tags(self, root: HtmlElement, tags: tuple[str, ...]) -> None:
+        for el in list(root.iter(*tags)):
+            if el is root:
+                continue
+            if el.tag in EMBEDS and self._is_video_embed(el):
+                continue
+            _drop(el)
+
+    def _clean_conditionally(self, root: HtmlElement, tag: str) -> None:
+        if not self.flags & CLEAN_CONDITIONALLY:
+            return
+        for node in reversed(list(root.iter(tag))):
+            if node is root or node.getparent() is None:
+                continue
+            if self._should_remove(node, tag):
+                _drop(node)
+
+    def _should_remove(self, node: HtmlElement, tag: str) -> bool:
+        is_data = self.data_tables.__contains__
+        if tag == "table" and node in self.data_tables:
+            return False
+        if _has_ancestor(node, "table", -1, is_data):
+            return False
+        if _has_ancestor(node, "code"):
+            return False
+        if self.data_tables and any(t in self.data_tables for t in node.iter("table")):
+            return False
+        text = inner_text(node)
+        is_list = tag in ("ul", "ol")
+        if not is_list and text:
+            list_len = sum(len(inner_text(x)) for x in node.iter("ul", "ol") if x is not node)
+            is_list = list_len / len(text) > 0.9
+        weight = class_weight(node, self.flags)
+        if weight < 0:
+            return True
+        if len(COMMAS.findall(text)) >= 10:
+            return False
+        p = img = li = inputs = 0
+        headings_len = textish_len = 0
+        embeds = 0
+        for d in node.iterdescendants():
+            t = d.tag
+            if t == "p":
+                p += 1
+            elif t == "img":
+                img += 1
+            elif t == "li":
+                li += 1
+            elif t == "input":
+                inputs += 1
+            elif t in EMBEDS:
+                if self._is_video_embed(d):
+                    return False
+                embeds += 1
+        li -= 100
+        if AD_WORDS.match(text) or LOADING_WORDS.match(text):
+            return True
+        length = len(text)
+        if length:
+            headings_len = sum(len(inner_text(h)) for h in node.iterdescendants(*HEADINGS))
+            textish_len = sum(len(inner_text(h)) for h in node.iterdescendants(*TEXTISH))
+        heading_density = headings_len / length if length else 0
+        text_density = textish_len / length if length else 0
+        density = link_density(node, length)
+        in_figure = _has_ancestor(node, "figure")
+        remove = (
+            (not in_figure and img > 1 and p / img < 0.5)
+            or (not is_list and li > p)
+            or (inputs > p // 3)
+            or (not is_list and not in_figure and heading_density < 0.9 and length < 25
+                and (img == 0 or img > 2) and density > 0)
+            or (not is_list and weight < 25 and density > 0.2)
+            or (weight >= 25 and density > 0.5)
+            or (embeds == 1 and length < 75) or embeds > 1
+            or (img == 0 and text_density == 0)
+        )
+        if is_list and remove:
+            children = _elements(node)
+            if any(len(_elements(c)) > 1 for c in children):
+                return remove
+            if img == sum(1 for _ in node.iterdescendants("li")):
+                return False
+        return remove
+
+    def _prep(self, article: HtmlElement) -> None:
+        self._mark_data_tables(article)
+        self._clean_conditionally(article, "form")
+        self._clean_conditionally(article, "fieldset")
+        self._clean_tags(article, ("object", "embed", "footer", "link", "aside"))
+        for child in _elements(article):
+            for el in list(child.iter()):
+                if not isinstance(el.tag, str) or el.getparent() is None:
+                    continue
+                match = _match_string(el)
+                if match != " " and SHARE.search(match) and len(el.text_content()) < CHAR_THRESHOLD:
+                    _drop(el)
+        self._clean_tags(article, ("iframe", "input", "textarea", "select", "button"))
+        if self.flags & WEIGHT_CLASSES:
+            for h in list(article.iter("h1", "h2")):
+                if class_weight(h, self.flags) < 0:
+                    _drop(h)
+        self._clean_conditionally(article, "table")
+        self._clean_conditionally(article, "ul")
+        self._clean_conditionally(article, "div")
+        for h in article.iter("h1"):
+            h.tag = "h2"
+        for p in list(article.iter("p")):
+            if p.getparent() is None:
+                continue
+            if next(p.iter("img", "embed", "object", "iframe", "video", "audio", "picture"), None) is None \
+                    and not p.text_content().strip():
+                _drop(p)
+        for br in list(article.iter("br")):
+            nxt = br.getnext()
+            if nxt is not None and nxt.tag == "p" and _is_ws(br.tail):
+                _drop(br)
+        for table in list(article.iter("table")):
+            if table.getparent() is None:
+                continue
+            body = table
+            if _single_child_tag(table, "tbody"):
+                body = _elements(table)[0]
+            if _single_child_tag(body, "tr"):
+                row = _elements(body)[0]
+                if _single_child_tag(row, "td"):
+                    cell = _elements(row)[0]
+                    cell.tag = "p" if all(_is_phrasing(c) for c in _elements(cell)) else "div"
+                    cell.tail = table.tail
+                    table.getparent().replace(table, cell)
+
+
+def replace_brs(root: HtmlElement) -> None:
+    """Turn text separated by two or more <br>s into paragraphs."""
+    for br in list(root.iter("br")):
+        parent = br.getparent()
+        if parent is None:
+            continue
+        replaced = False
+        nxt = br.getnext()
+        while nxt is not None and nxt.tag == "br" and _is_ws(br.tail):
+            replaced = True
+            after = nxt.getnext()
+            tail = nxt.tail
+            parent.remove(nxt)
+            br.tail = tail
+            nxt = after
+        if not replaced:
+            continue
+        p = br.makeelement("p", {})
+        p.text = br.tail
+        parent.replace(br, p)
+        nxt = p.getnext()
+        while nxt is not None:
+            if nxt.tag == "br":
+                after = nxt.getnext()
+                if after is not None and after.tag == "br" and _is_ws(nxt.tail):
+                    break
+            if isinstance(nxt.tag, str) and not _is_phrasing(nxt):
+                break
+            after = nxt.getnext()
+            p.append(nxt)
+            nxt = after
+        # trailing whitespace and <br>s of the paragraph go
+        while len(p) and p[-1].tag == "br" and _is_ws(p[-1].tail):
+            p.remove(p[-1])
+        if len(p):
+            last = p[-1]
+            if last.tail and last.tail.isspace():
+                last.tail = None
+        elif p.text and p.text.isspace():
+            p.text = None
+        if parent.tag == "p":
+            parent.tag = "div"
+
+
+def grab_article(body: HtmlElement, title: str, reparse: Callable[[], HtmlElement | None]) -> tuple[HtmlElement | None, str | None]:
+    """The article content of a prepared <body> and the byline found on the way.
+
+    When a pass finds too little text, the page is parsed again (`reparse`)
+    and searched with fewer heuristics, as Readability does; the longest
+    result wins.
+    """
+    flags = ALL_FLAGS
+    attempts: list[tuple[int, HtmlElement, str | None]] = []
+    current: HtmlElement | None = body
+    while current is not None:
+        readable = Readable(title, flags)
+        article = readable.grab(current)
+        if article is None:
+            return None, None
+        length = len(inner_text(article))
+        if length >= CHAR_THRESHOLD:
+            return article, readable.byline
+        attempts.append((length, article, readable.byline))
+        for flag in (STRIP_UNLIKELY, WEIGHT_CLASSES, CLEAN_CONDITIONALLY):
+            if flags & flag:
+                flags &= ~flag
+                break
+        else:
+            break
+        current = reparse()
+    length, article, byline = max(attempts, key=lambda a: a[0])
+    return (article if length else None), byline
