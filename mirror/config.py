@@ -261,6 +261,7 @@ class _Table:
         self.where = where
         self.report = report
         self.known: list[str] = []
+        self.missing: dict[str, tuple[str, str]] = {}  # required keys reported missing
 
     def key(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
@@ -273,7 +274,8 @@ class _Table:
         self.known.append(name)
         if name not in self.data:
             if default is _REQUIRED:
-                self.report.add(self.key(name), f"missing: expected {check.expected}")
+                self.missing[name] = (self.key(name), f"missing: expected {check.expected}")
+                self.report.problems.append(self.missing[name])
                 return None
             return default
         try:
@@ -323,6 +325,9 @@ class _Table:
             if name in self.known:
                 continue
             hint = _did_you_mean(name, self.known)
+            close = _closest(name, self.known)
+            if close in self.missing:  # a misspelt required key: one problem, not two
+                self.report.problems.remove(self.missing.pop(close))
             if not hint:
                 hint = "; expected one of: " + ", ".join(repr(k) for k in self.known)
             self.report.add(self.where, f"unknown key {name!r}{hint}")
@@ -891,6 +896,8 @@ def _default_nav(language: str) -> tuple[NavLink, ...]:
 
 def _section(t: _Table, number: int) -> Section | None:
     name = t.get("name", TEXT, _REQUIRED)
+    if name is not None:
+        t.where = f"{t.where} ({name})"
     channels = t.get("channels", _array(CHANNEL, empty=False, unique=True, expected="an array of channels"), _REQUIRED)
     t.finish()
     return Section(name, channels) if name is not None and channels is not None else None
@@ -966,7 +973,9 @@ def _source(t: _Table, number: int) -> SourceProfile | None:
         "channel_name": t.get("channel_name", TEXT, ""),
         "kind": kind,
     }
-    if kind is not None:
+    if kind is None:  # which keys belong is unknown; the kind's own problem says enough
+        t.known.extend(_KIND_ONLY)
+    else:
         for key, kinds in _KIND_ONLY.items():
             if t.has(key) and kind not in kinds:
                 t.known.append(key)
