@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirror.converter import html_to_markdown
-from mirror.rewrite import add_suffix, link_rewriter, normalize_url, rewrite_links
+from mirror.rewrite import add_suffix, link_rewriter, link_scheme, normalize_url, rewrite_links
 
 BODY = """
 <div class="article">
@@ -192,3 +194,25 @@ def test_normalize_url_keeps_distinct_articles_distinct():
         )
     }
     assert len(keys) == 5
+
+
+URL_TEXT = st.text(alphabet=st.sampled_from(list("aA:/?#&=%.-_~@[]2e5cfF \t\u00e9")), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["", "http://", "https://", "HTTPS://Demo.Example:443/"]), URL_TEXT)
+def test_normalize_url_never_raises_and_is_idempotent(prefix, rest):
+    key = normalize_url(prefix + rest)
+    assert normalize_url(key) == key
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["keep", "mirror", "text"]), URL_TEXT, st.sampled_from(["javascript:", "JaVa\tScRiPt:", "data:", ""]))
+def test_no_policy_ever_emits_an_unsafe_href(policy, rest, scheme):
+    root = lxml.html.fragment_fromstring("<p>x</p>")
+    link = lxml.html.Element("a", href=scheme + rest)
+    link.text = "t"
+    root.append(link)
+    rewrite_links(root, policy, lambda url: "../a.md")
+    for href in root.xpath("//a/@href"):
+        assert link_scheme(href) in (None, "http", "https", "mailto", "tel")
