@@ -136,12 +136,15 @@ class Config:
 class ConfigError(Exception):
     """A config that cannot be used: every problem names the file, the key and what was expected."""
 
-    def __init__(self, path: Path | str, key: str, message: str, *, more: Iterable[tuple[str, str]] = ()):
+    def __init__(self, path: Path | str, key: str, message: str, more: Iterable[tuple[str, str]] = ()):
         self.path = Path(path)
         self.key = key
         self.message = message
         self.problems: tuple[tuple[str, str], ...] = ((key, message), *more)
         super().__init__(str(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across processes despite the signature
+        return (type(self), (self.path, self.key, self.message, self.problems[1:]))
 
     def __str__(self) -> str:
         return "\n".join(f"{self.path}: {key}: {msg}" if key else f"{self.path}: {msg}" for key, msg in self.problems)
@@ -321,7 +324,7 @@ class _Table:
 
     def finish(self) -> None:
         """Report every key nobody read, with the nearest known key as a suggestion."""
-        for name in self.data:
+        for name in map(str, self.data):
             if name in self.known:
                 continue
             hint = _did_you_mean(name, self.known)
@@ -550,7 +553,10 @@ def _selector_problem(selector: str) -> str | None:
     try:
         _selector_compiler()(selector)
     except Exception as exc:  # noqa: BLE001 - lxml, cssselect and our compiler raise assorted errors
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        # mirror.extract says "invalid selector '...': why"; the message already shows the selector.
+        text = text.removeprefix(f"invalid selector {selector!r}:").strip()
+        return text.splitlines()[0] if text else type(exc).__name__
     return None
 
 
@@ -785,6 +791,7 @@ def _local_sites(t: _Table) -> dict[str, Path]:
     if sites is None:
         return out
     for prefix, value in sites.data.items():
+        prefix = str(prefix)
         key = f'{sites.where}."{prefix}"'
         why = _http_url_problem(prefix) or (None if prefix.endswith("/") else "does not end with '/'")
         if why:

@@ -585,3 +585,15 @@ def test_the_shipped_config_is_valid() -> None:
     if not path.exists():
         pytest.skip("no config/mirror.toml in this tree yet")
     assert isinstance(load_config(path), Config)
+
+
+def test_config_error_survives_pickling(site: Path) -> None:
+    """Errors cross process boundaries (workers) intact."""
+    import pickle
+
+    edit(site, 'language = "en"', 'language = "fr"')
+    edit(site, 'content = "article .body"', 'content = "article[[body"')
+    err = error_of(site)
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is ConfigError and str(copy) == str(err) and copy.problems == err.problems
+    assert "invalid selector" not in str(err)  # the selector is shown once, by the "got"
