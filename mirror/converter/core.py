@@ -1,0 +1,578 @@
+"""The Converter: walks an lxml tree and writes GitHub-flavoured Markdown, one handler per tag.
+
+A handler is a method `convert_<tag>(el, depth)`; a subclass overrides one
+to change how that tag converts.  Inline handlers append tokens (text and
+span markers, see `inline`) to the current inline run; block handlers end
+the run as a paragraph and append finished blocks.  Blocks are
+`(kind, markdown)` pairs so containers (lists, quotes) know how to join
+them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from mirror.converter import rawhtml
+from mirror.converter.images import best_image_src
+from mirror.converter.inline import BR, CELL, HEADING, PARA, Close, Open, Raw, render_inline
+from mirror.converter.tables import column_alignment, fits_pipe_table, table_rows
+from mirror.converter.urls import resolve_url
+
+# Deeper than this, an element contributes its text only: bounds Python recursion.
+MAX_DEPTH = 120
+
+# Block kinds.
+P, HEAD, FENCE, QUOTE, HR, TABLE, HTML = "p", "h", "fence", "quote", "hr", "table", "html"
+LIST_KINDS = frozenset({"ul-", "ul*", "ol.", "ol)"})
+# Blocks that may follow a paragraph line without a blank line in between.
+_INTERRUPTS = LIST_KINDS | {FENCE, HEAD, QUOTE}
+
+BLOCK_CONTAINERS = (
+    "address", "article", "aside", "body", "center", "dialog", "div", "fieldset", "figcaption",
+    "figure", "footer", "form", "header", "hgroup", "html", "legend", "main", "nav", "p",
+    "search", "section", "caption", "frameset", "noframes", "dd", "dt", "li",
+)
+DROPPED = (
+    "script", "style", "head", "title", "meta", "link", "base", "template", "noscript", "svg",
+    "canvas", "select", "option", "optgroup", "datalist", "textarea", "input", "map", "area",
+    "param", "track", "source", "colgroup", "col", "math-annotation", "frame", "wbr",
+)
+_LANG_CLASS = re.compile(
+    r"(?:^|\s)(?:lang(?:uage)?-|highlight-source-|brush:\s*)([A-Za-z0-9_+#.\-]+)"
+)
+_WS = re.compile(r"[ \t\n\r\f]+")
+_AUTOLINK_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\x00-\x20<>]*$")
+_EMAIL = re.compile(
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)
+_TASK = re.compile(r"^\[[ xX]\](?=[ \t]|$)")
+_ENTITY_LIKE = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)")
+_URL_ESCAPABLE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
+
+
+def _collapse(text: str) -> str:
+    return _WS.sub(" ", text)
+
+
+def link_destination(url: str) -> str:
+    """`url` written as a link destination that parses back to exactly `url`."""
+    url = _URL_ESCAPABLE.sub(r"\\\\", url)
+    if "&" in url:
+        url = _ENTITY_LIKE.sub(r"\\&", url)
+    if not url or any(c in url for c in " <>\n\t") or not _balanced(url):
+        return "<" + url.replace("<", "\\<").replace(">", "\\>").replace("\n", "%0A") + ">"
+    return url
+
+
+def _balanced(url: str) -> bool:
+    if "(" not in url and ")" not in url:
+        return True
+    depth = 0
+    for c in url:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def link_title(title: str | None) -> str:
+    if not title:
+        return ""
+    t = _collapse(title).strip()
+    if not t:
+        return ""
+    t = t.replace("\\", "\\\\").replace('"', '\\"')
+    if "&" in t:
+        t = _ENTITY_LIKE.sub(r"\\&", t)
+    return f' "{t}"'
+
+
+_ALT_SPECIAL = re.compile(r"[\\`*_\[\]<&!]")
+
+
+def escape_label(text: str) -> str:
+    """Text inside [...] of an image or a generated link, where only its plain text matters."""
+    text = _collapse(text).strip()
+    if _ALT_SPECIAL.search(text) is None:
+        return text
+    text = re.sub(r"([\\`*_\[\]<!])", r"\\\1", text)
+    return _ENTITY_LIKE.sub(r"\\&", text)
+
+
+def code_span(text: str) -> str:
+    longest = 0
+    for m in re.finditer(r"`+", text):
+        longest = max(longest, len(m.end() - m.start()) if False else m.end() - m.start())
+    fence = "`" * (longest + 1)
+    pad = text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " " and text.strip(" "))
+    return f"{fence} {text} {fence}" if pad else f"{fence}{text}{fence}"
+
+
+def _pre_text(el) -> str:  # type: ignore[no-untyped-def]
+    """The text of a <pre>, with <br> as a newline; iterative, so depth does not matter."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        tag = node.tag
+        if event == "start":
+            if tag == "br":
+                parts.append("\n")
+            elif node.text and tag.__class__ is str and tag not in ("script", "style"):
+                parts.append(node.text)
+        elif node is not el and node.tail:
+            parts.append(node.tail)
+    return "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def code_language(pre) -> str:  # type: ignore[no-untyped-def]
+    for node in (pre, *pre.iterchildren("code")):
+        lang = node.get("data-lang") or node.get("data-language")
+        if lang:
+            return lang.strip().split()[0] if lang.strip() else ""
+        m = _LANG_CLASS.search(node.get("class") or "")
+        if m:
+            return m.group(1)
+    return ""
+
+
+def fenced_code(code: str, lang: str) -> str:
+    if code.endswith("\n"):
+        code = code[:-1]
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    char = "`"
+    if "`" in lang:
+        char = "~"
+        longest = max((len(m) for m in re.findall(r"~+", code)), default=0)
+    fence = char * max(3, longest + 1)
+    if not code:
+        return f"{fence}{lang}\n{fence}"
+    return f"{fence}{lang}\n{code}\n{fence}"
+
+
+def prefix_lines(text: str, first: str, rest: str) -> str:
+    lines = text.split("\n")
+    out = [first + lines[0] if lines[0] else first.rstrip()]
+    for line in lines[1:]:
+        out.append(rest + line if line else rest.rstrip())
+    return "\n".join(out)
+
+
+def join_blocks(blocks: list[tuple[str, str]]) -> str:
+    return "\n\n".join(b[1] for b in blocks)
+
+
+class Converter:
+    """HTML (an lxml tree) to GitHub-flavoured Markdown."""
+
+    # tag -> handler method name, for tags that share a handler
+    ALIASES: dict[str, str] = {
+        **{t: "convert_block" for t in BLOCK_CONTAINERS},
+        **{t: "convert_drop" for t in DROPPED},
+        **{f"h{i}": "convert_heading" for i in range(1, 7)},
+        "b": "convert_strong", "em": "convert_em", "i": "convert_em", "cite": "convert_em",
+        "dfn": "convert_em", "var": "convert_em", "s": "convert_del", "strike": "convert_del",
+        "u": "convert_html_span", "mark": "convert_html_span", "sup": "convert_html_span",
+        "sub": "convert_html_span", "ins": "convert_html_span", "kbd": "convert_html_span",
+        "tt": "convert_code", "samp": "convert_code", "menu": "convert_ul", "dir": "convert_ul",
+        "video": "convert_media", "audio": "convert_media", "iframe": "convert_media",
+        "embed": "convert_media", "object": "convert_media",
+    }
+    # Tags that make blocks: inside a heading or a pipe-table cell they only separate text.
+    BLOCK_TAGS = frozenset(BLOCK_CONTAINERS) | {
+        "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "menu", "dir", "pre", "blockquote",
+        "hr", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "dl", "details", "summary",
+    }
+
+    def __init__(self, base_url: str | None = None) -> None:
+        self.base_url = base_url
+        handlers: dict = {}
+        for tag, name in self.ALIASES.items():
+            handlers[tag] = getattr(self, name)
+        for name in dir(type(self)):
+            if name.startswith("convert_") and name not in (
+                "convert_block", "convert_drop", "convert_heading", "convert_html_span",
+                "convert_media",
+            ):
+                handlers[name[len("convert_"):]] = getattr(self, name)
+        self.handlers = handlers
+        inline_only = dict(handlers)
+        for tag in self.BLOCK_TAGS:
+            if tag in inline_only and tag not in ("br",):
+                inline_only[tag] = self._inline_block
+        self.inline_handlers = inline_only
+        self._h = handlers
+        self._blocks: list[tuple[str, str]] = []
+        self._inl: list = []
+        self._stack: list[Open] = []
+        self._in_link = False
+
+    # ------------------------------------------------------------ driving
+    def convert(self, root) -> str:  # type: ignore[no-untyped-def]
+        """Markdown for the element `root` (its tail excluded)."""
+        self._blocks, self._inl, self._stack = [], [], []
+        self._dispatch(root, 0)
+        self._flush()
+        out = join_blocks(self._blocks)
+        return out + "\n" if out else ""
+
+    def _dispatch(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        tag = el.tag
+        if tag.__class__ is str:
+            fn = self._h.get(tag)
+            (fn or self.convert_unknown)(el, depth)
+
+    def walk(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        """Convert the content of `el` (its text and children) into the current run."""
+        if depth > MAX_DEPTH:
+            self._inl.append(" ".join(el.itertext()))
+            return
+        inl = self._inl
+        text = el.text
+        if text and (not text.isspace() or len(inl) > len(self._stack)):
+            inl.append(text)
+        h = self._h
+        depth += 1
+        for child in el:
+            tag = child.tag
+            if tag.__class__ is str:
+                fn = h.get(tag)
+                if fn is None:
+                    self.convert_unknown(child, depth)
+                else:
+                    fn(child, depth)
+                inl = self._inl  # a block handler may have started a new run
+            tail = child.tail
+            if tail and (not tail.isspace() or len(inl) > len(self._stack)):
+                inl.append(tail)
+
+    def _flush(self) -> None:
+        """End the current inline run as a paragraph."""
+        inl = self._inl
+        if len(inl) > len(self._stack):
+            s = render_inline(inl, PARA)
+            if s and not s.isspace():
+                self._blocks.append((P, s))
+        self._inl = list(self._stack)
+
+    def render_blocks(self, el, depth: int, *, content_only: bool = True) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+        """The blocks that `el`'s content (or `el` itself) converts to, in a fresh container."""
+        saved = self._blocks, self._inl, self._h
+        self._blocks, self._inl, self._h = [], list(self._stack), self.handlers
+        try:
+            if content_only:
+                self.walk(el, depth)
+            else:
+                self._dispatch(el, depth)
+            self._flush()
+            return self._blocks
+        finally:
+            self._blocks, self._inl, self._h = saved
+
+    def render_inline_content(self, el, depth: int, mode: int) -> str:  # type: ignore[no-untyped-def]
+        """`el`'s content as one line of inline Markdown (headings, pipe-table cells)."""
+        saved = self._inl, self._h
+        self._inl, self._h = list(self._stack), self.inline_handlers
+        try:
+            self.walk(el, depth)
+            return render_inline(self._inl, mode)
+        finally:
+            self._inl, self._h = saved
+
+    def add_block(self, kind: str, text: str) -> None:
+        self._flush()
+        self._blocks.append((kind, text))
+
+    def _span(self, el, depth: int, opener: Open) -> None:  # type: ignore[no-untyped-def]
+        self._inl.append(opener)
+        self._stack.append(opener)
+        try:
+            self.walk(el, depth)
+        finally:
+            self._stack.pop()
+        self._inl.append(Close(opener))
+
+    # ------------------------------------------------------------ generic
+    def convert_unknown(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        """Unknown tags pass their content through."""
+        self.walk(el, depth)
+
+    def convert_block(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        self.walk(el, depth)
+        self._flush()
+
+    def convert_drop(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def _inline_block(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        """A block inside a one-line context: its content, set apart by line breaks."""
+        if self._inl and self._inl[-1] is not BR:
+            self._inl.append(BR)
+        if el.tag not in ("hr",):
+            self.walk(el, depth)
+        if self._inl and self._inl[-1] is not BR:
+            self._inl.append(BR)
+
+    # ------------------------------------------------------------ inline
+    def convert_br(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._inl.append(BR)
+
+    def convert_em(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._span(el, depth, Open("em"))
+
+    def convert_strong(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._span(el, depth, Open("strong"))
+
+    def convert_del(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._span(el, depth, Open("del"))
+
+    def convert_html_span(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        tag = el.tag
+        self._span(el, depth, Open("html", (rawhtml.start_tag(tag), rawhtml.end_tag(tag))))
+
+    def convert_code(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        text = _collapse("".join(el.itertext()))
+        if not text.strip(" "):
+            if text:
+                self._inl.append(text)
+            return
+        self._inl.append(Raw(code_span(text)))
+
+    def convert_a(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        href = el.get("href")
+        if href is None or self._in_link:
+            self.walk(el, depth)
+            return
+        url = resolve_url(href, self.base_url)
+        if url is None:  # javascript: and friends: the link becomes its text
+            self.walk(el, depth)
+            return
+        title = el.get("title")
+        if len(el) == 0 and not title:
+            text = (el.text or "").strip()
+            if text and text == url and _AUTOLINK_URI.match(url) and "\\" not in url:
+                self._inl.append(Raw(f"<{url}>"))
+                return
+            if text and url == "mailto:" + text and _EMAIL.match(text):
+                self._inl.append(Raw(f"<{text}>"))
+                return
+        opener = Open("link", f"]({link_destination(url)}{link_title(title)})")
+        self._in_link = True
+        try:
+            self._span(el, depth, opener)
+        finally:
+            self._in_link = False
+
+    def convert_img(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        src = best_image_src(el, self.base_url)
+        if not src:
+            return
+        alt = escape_label(el.get("alt") or "")
+        self._inl.append(Raw(f"![{alt}]({link_destination(src)}{link_title(el.get('title'))})"))
+
+    def convert_media(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        """<iframe>, <video>, <audio>, <embed>, <object>: a link to their source."""
+        tag = el.tag
+        src = el.get("data") if tag == "object" else el.get("src") or el.get("data-src")
+        if not src and tag in ("video", "audio"):
+            for source in el.iter("source"):
+                src = source.get("src")
+                if src:
+                    break
+        url = resolve_url(src, self.base_url)
+        if not url:
+            return
+        label = el.get("title") or el.get("aria-label") or {
+            "video": "Video", "audio": "Audio"}.get(tag, "Embedded content")
+        self._inl.append(Raw(f"[{escape_label(label)}]({link_destination(url)})"))
+
+    # ------------------------------------------------------------ blocks
+    def convert_heading(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        text = self.render_inline_content(el, depth, HEADING).strip()
+        if text:
+            self._blocks.append((HEAD, "#" * int(el.tag[1]) + " " + text))
+
+    def convert_hr(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self.add_block(HR, "---")
+
+    def convert_pre(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self.add_block(FENCE, fenced_code(_pre_text(el), code_language(el)))
+
+    def convert_blockquote(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        body = join_blocks(self.render_blocks(el, depth))
+        if body:
+            self._blocks.append((QUOTE, prefix_lines(body, "> ", "> ")))
+
+    def convert_ul(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._list(el, depth, ordered=False)
+
+    def convert_ol(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._list(el, depth, ordered=True)
+
+    def _list(self, el, depth: int, ordered: bool) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        items: list[list[tuple[str, str]]] = []
+        loose = False
+        if el.text and not el.text.isspace():
+            items.append([(P, render_inline([el.text]))])
+        for child in el:
+            tag = child.tag
+            if tag == "li":
+                items.append(self.render_blocks(child, depth + 1))
+                if not loose:
+                    loose = any(c.tag == "p" for c in child)
+            elif tag.__class__ is str:
+                blocks = self.render_blocks(child, depth + 1, content_only=False)
+                if tag in ("ul", "ol", "menu", "dir") and items:
+                    items[-1].extend(blocks)  # invalid <ul> in <ul>: belongs to the item before
+                elif blocks:
+                    items.append(blocks)
+            if child.tail and not child.tail.isspace():
+                para = render_inline([child.tail])
+                if para:
+                    if items:
+                        items[-1].append((P, para))
+                    else:
+                        items.append([(P, para)])
+        items = [i for i in items if i] or []
+        if not items and not len(el):
+            return
+        if not loose:
+            loose = any(not _tight_joinable(blocks) for blocks in items)
+        prev_kind = self._blocks[-1][0] if self._blocks else ""
+        if ordered:
+            kind = "ol)" if prev_kind == "ol." else "ol."
+            delim = kind[2]
+            start = (el.get("start") or "1").strip()
+            n = int(start) if start.isdigit() and len(start) < 10 else 1
+        else:
+            kind = "ul*" if prev_kind == "ul-" else "ul-"
+            delim = kind[2]
+            n = 0
+        out = []
+        for blocks in items:
+            marker = f"{n}{delim} " if ordered else f"{delim} "
+            n += 1
+            body = _join_item(blocks, loose)
+            if body and _TASK.match(body):
+                body = "\\" + body
+            out.append(prefix_lines(body, marker, " " * len(marker)) if body else marker.rstrip())
+        self._blocks.append((kind, ("\n\n" if loose else "\n").join(out)))
+
+    def convert_dl(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        parts = [rawhtml.start_tag("dl")]
+        for child in el:
+            tag = child.tag
+            if tag not in ("dt", "dd"):
+                if tag.__class__ is str:
+                    parts.append(join_blocks(self.render_blocks(child, depth + 1, content_only=False)))
+                continue
+            if tag == "dt":
+                text = _collapse(" ".join(child.itertext())).strip()
+                parts.append(f"<dt>{rawhtml.text(text)}</dt>")
+            else:
+                body = join_blocks(self.render_blocks(child, depth + 1))
+                parts.append(f"<dd>\n\n{body}\n\n</dd>" if body else "<dd></dd>")
+        parts.append(rawhtml.end_tag("dl"))
+        self._blocks.append((HTML, "\n".join(p for p in parts if p)))
+
+    def convert_details(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        summary = next(el.iterchildren("summary"), None)
+        head = rawhtml.start_tag("details", {"open": el.get("open")} if el.get("open") is not None else None)
+        if summary is not None:
+            text = _collapse(" ".join(summary.itertext())).strip()
+            head += f"\n<summary>{rawhtml.text(text)}</summary>"
+        body = join_blocks(self.render_blocks(el, depth))
+        self._blocks.append((HTML, f"{head}\n\n{body}\n\n</details>" if body else f"{head}\n</details>"))
+
+    def convert_summary(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        parent = el.getparent()
+        if parent is None or parent.tag != "details":
+            self.convert_block(el, depth)
+
+    # ------------------------------------------------------------ tables
+    def convert_table(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        self._flush()
+        rows, captions = table_rows(el)
+        cells = [c for r in rows for c in r.cells]
+        saved_stack, saved_link = self._stack, self._in_link
+        self._stack, self._inl = [], []
+        try:
+            for cap in captions:
+                self.convert_block(cap, depth + 1)
+            if not cells:
+                self.convert_block(el, depth)  # no real rows: keep whatever text it has
+            elif len(cells) == 1:
+                self.convert_block(cells[0], depth + 2)  # a layout table around one cell
+            elif fits_pipe_table(rows):
+                self._blocks.append((TABLE, self._pipe_table(rows, depth)))
+            else:
+                self._blocks.append((HTML, self._html_table(rows, depth)))
+        finally:
+            self._stack, self._in_link = saved_stack, saved_link
+            self._inl = list(self._stack)
+
+    def _pipe_table(self, rows, depth: int) -> str:  # type: ignore[no-untyped-def]
+        lines = []
+        for i, row in enumerate(rows):
+            cells = [self.render_inline_content(c, depth + 3, CELL).strip() for c in row.cells]
+            lines.append("| " + " | ".join(cells) + " |")
+            if i == 0:
+                lines.append("| " + " | ".join(column_alignment(c) for c in row.cells) + " |")
+        return "\n".join(lines)
+
+    def _html_table(self, rows, depth: int) -> str:  # type: ignore[no-untyped-def]
+        lines = [rawhtml.start_tag("table")]
+        section = None
+        for row in rows:
+            if row.section != section:
+                if section:
+                    lines.append(rawhtml.end_tag(section))
+                section = row.section
+                if section:
+                    lines.append(rawhtml.start_tag(section))
+            lines.append("<tr>")
+            for cell in row.cells:
+                tag = cell.tag
+                start = rawhtml.start_tag(tag, dict(cell.attrib))
+                if len(cell) == 0:
+                    text = _collapse(cell.text or "").strip()
+                    lines.append(f"{start}{rawhtml.text(text)}</{tag}>")
+                else:
+                    body = join_blocks(self.render_blocks(cell, depth + 3))
+                    lines.append(f"{start}\n\n{body}\n\n</{tag}>" if body else f"{start}</{tag}>")
+            lines.append("</tr>")
+        if section:
+            lines.append(rawhtml.end_tag(section))
+        lines.append(rawhtml.end_tag("table"))
+        return "\n".join(lines)
+
+
+def _tight_joinable(blocks: list[tuple[str, str]]) -> bool:
+    for (pk, _), (k, _) in zip(blocks, blocks[1:], strict=False):
+        if not _tight_sep_ok(pk, k):
+            return False
+    return True
+
+
+def _tight_sep_ok(prev: str, nxt: str) -> bool:
+    if prev in (FENCE, HEAD):
+        return True
+    return prev == P and nxt in _INTERRUPTS
+
+
+def _join_item(blocks: list[tuple[str, str]], loose: bool) -> str:
+    if not blocks:
+        return ""
+    if loose:
+        return join_blocks(blocks)
+    return "\n".join(b[1] for b in blocks)

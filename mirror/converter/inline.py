@@ -1,0 +1,469 @@
+"""Inline content: tokens collected by the walker, serialised to Markdown by CommonMark's rules.
+
+The walker appends plain strings (page text, unescaped) and a few marker
+objects to a list.  `render_inline` then decides, knowing the neighbours
+of every piece, how whitespace collapses, which characters need a
+backslash and which emphasis delimiter (`*`, `_` or an HTML tag) will
+actually render.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+class Open:
+    """Start of an inline span: em, strong, del, link (data = closing text) or html (data = tags)."""
+
+    __slots__ = ("kind", "data")
+
+    def __init__(self, kind: str, data: object = None) -> None:
+        self.kind = kind
+        self.data = data
+
+
+class Close:
+    """End of the span started by `opener`."""
+
+    __slots__ = ("opener",)
+
+    def __init__(self, opener: Open) -> None:
+        self.opener = opener
+
+
+class Raw:
+    """Finished Markdown (code span, image, autolink) emitted as is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Break:
+    """A hard line break (<br>)."""
+
+    __slots__ = ()
+
+
+BR = Break()
+
+# Output modes of an inline run.
+PARA = 0  # a paragraph: lines may start blocks, so line starts are escaped
+HEADING = 1  # an ATX heading: one line, trailing '#' escaped
+CELL = 2  # a pipe-table cell: one line, '|' escaped, breaks as <br>
+
+_DELIMS = {
+    "em": (("*", "*"), ("_", "_"), ("<em>", "</em>")),
+    "strong": (("**", "**"), ("__", "__"), ("<strong>", "</strong>")),
+    "del": (("~~", "~~"), ("<del>", "</del>")),
+}
+
+# ------------------------------------------------------------------ characters
+_WS_RUN = re.compile(r"[ \t\n\r\f]+")
+# Han, kana, CJK symbols and fullwidth forms: scripts written without spaces,
+# where a source line break is not a space.  Hangul uses spaces, so it is out.
+_CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+                  r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+WS, PUNCT, SYMBOL, OTHER = 0, 1, 2, 3
+_class_cache: dict[str, int] = {}
+
+
+def char_class(ch: str) -> int:
+    """CommonMark's view of a character; SYMBOL (Unicode S*) is punctuation to some parsers only."""
+    c = _class_cache.get(ch)
+    if c is None:
+        if ch in " \t\n\r\f\v":
+            c = WS
+        elif ch in _ASCII_PUNCT:
+            c = PUNCT
+        else:
+            cat = unicodedata.category(ch)
+            c = WS if cat == "Zs" else PUNCT if cat[0] == "P" else SYMBOL if cat[0] == "S" else OTHER
+        if len(_class_cache) < 20000:
+            _class_cache[ch] = c
+    return c
+
+
+def _flanking(prev: str, nxt: str, sym_is_punct: bool) -> tuple[bool, bool, bool, bool]:
+    """(left-flanking, right-flanking, prev is punct, next is punct) of a delimiter run."""
+    pc, nc = char_class(prev), char_class(nxt)
+    pp = pc == PUNCT or (sym_is_punct and pc == SYMBOL)
+    np = nc == PUNCT or (sym_is_punct and nc == SYMBOL)
+    left = nc != WS and (not np or pc == WS or pp)
+    right = pc != WS and (not pp or nc == WS or np)
+    return left, right, pp, np
+
+
+def _can_open(d: str, prev: str, nxt: str) -> bool:
+    for sym in (False, True):
+        left, right, pp, _ = _flanking(prev, nxt, sym)
+        if not left or (d == "_" and right and not pp):
+            return False
+    return True
+
+
+def _can_close(d: str, prev: str, nxt: str) -> bool:
+    for sym in (False, True):
+        left, right, _, np = _flanking(prev, nxt, sym)
+        if not right or (d == "_" and left and not np):
+            return False
+    return True
+
+
+def _inert_run(d: str, prev: str, nxt: str) -> bool:
+    """True when a run of `d` here can neither open nor close emphasis under any reading."""
+    for sym in (False, True):
+        left, right, pp, np = _flanking(prev, nxt, sym)
+        if d == "_":
+            if (left and (not right or pp)) or (right and (not left or np)):
+                return False
+        elif left or right:
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ escaping
+_SPECIAL = re.compile(r"[\\`*_~\[\]<&|!]")
+_ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+_DELIM_RUN = re.compile(r"\*+|_+|~+")
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+_BACKSLASH = re.compile(r"\\")
+
+
+def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bool,
+                cell: bool) -> str:
+    """Backslash the characters of `text` that would otherwise become Markdown syntax.
+
+    `prev`/`nxt` are the characters around `text` in the output ("\\n" at a
+    line boundary); `brackets` says whether '[' and ']' must be escaped.
+    """
+    if _SPECIAL.search(text) is None:
+        return text
+    out: list[str] = []
+    n = len(text)
+    i = 0
+    for m in _DELIM_RUN.finditer(text):
+        s, e = m.span()
+        if s > i:
+            out.append(_escape_plain(text[i:s], text, i, s, nxt, brackets, backticks, cell))
+        run = m.group()
+        before = text[s - 1] if s else prev
+        after = text[e] if e < n else nxt
+        if _inert_run(run[0], before, after):
+            out.append(run)
+        else:
+            out.append("\\" + "\\".join(run))
+        i = e
+    if i < n:
+        out.append(_escape_plain(text[i:], text, i, n, nxt, brackets, backticks, cell))
+    return "".join(out)
+
+
+def _escape_plain(piece: str, text: str, start: int, end: int, nxt: str, brackets: bool,
+                  backticks: bool, cell: bool) -> str:
+    if _SPECIAL.search(piece) is None:
+        return piece
+    if "\\" in piece:
+        # A backslash is literal unless ASCII punctuation or a line end follows it.
+        def bs(m: re.Match[str]) -> str:
+            j = m.start() + 1
+            after = piece[j] if j < len(piece) else (text[end] if end < len(text) else nxt)
+            return "\\\\" if after in _ASCII_PUNCT or after == "\n" else "\\"
+        piece = _BACKSLASH.sub(bs, piece)
+    if backticks and "`" in piece:
+        piece = piece.replace("`", "\\`")
+    if brackets:
+        piece = piece.replace("[", "\\[").replace("]", "\\]")
+    if "<" in piece:
+        piece = _HTML_START.sub(r"\\<", piece)
+    if "&" in piece:
+        piece = _ENTITY_LIKE.sub(lambda m: "\\" + m.group(), piece)
+    if cell and "|" in piece:
+        piece = piece.replace("|", "\\|")
+    return piece
+
+
+_LINE_START = re.compile(
+    r"(?P<atx>#{1,6}(?=[ \t\xa0]|$))"
+    r"|(?P<quote>>)"
+    r"|(?P<bullet>[-+*](?=[ \t]|$))"
+    r"|(?P<ordered>\d{1,9})(?P<odelim>[.)])(?=[ \t]|$)"
+    r"|(?P<fence>```|~~~)"
+)
+_WHOLE_LINE = re.compile(
+    r"(?:[-*_][ \t]*){3,}$"  # thematic break
+    r"|(?:=+|-+)[ \t]*$"  # setext underline
+    r"|\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$"  # table delimiter row
+)
+
+
+def escape_line_start(line: str, whole_line: bool) -> str:
+    """Escape a line start that would open a block (heading, list, quote, fence, rule)."""
+    if not line:
+        return line
+    c = line[0]
+    if c in "#>-+*`~=|:_" or c.isdigit():
+        if whole_line and _WHOLE_LINE.match(line) and "\\" not in line[:1]:
+            return "\\" + line
+        m = _LINE_START.match(line)
+        if m:
+            if m.group("ordered"):
+                k = m.end("ordered")
+                return line[:k] + "\\" + line[k:]
+            return "\\" + line
+    return line
+
+
+# ------------------------------------------------------------------ rendering
+_LINK_BRACKET = re.compile(r"\][(\[:]")
+
+
+def render_inline(tokens: list, mode: int = PARA) -> str:
+    """Markdown for one run of inline tokens (a paragraph, heading or table cell)."""
+    segs = _layout(tokens, mode)
+    if not segs:
+        return ""
+    return _serialize(segs, mode)
+
+
+# Segment kinds after layout.
+_T, _R, _O, _C, _B = 0, 1, 2, 3, 4
+
+
+def _layout(tokens: list, mode: int) -> list:
+    """Collapse whitespace, move spaces out of spans, drop empty spans and edge breaks.
+
+    Returns segments [kind, value]: text, raw, open, close, break.
+    """
+    segs: list = []
+    st = _LayoutState()
+    for tok in tokens:
+        if tok.__class__ is str:
+            if not tok:
+                continue
+            if _WS_ANY.search(tok) is None:
+                st.visible(segs, tok, True)
+                continue
+            parts = _WS_SPLIT.split(tok)
+            for idx, part in enumerate(parts):
+                if idx & 1:
+                    has_nl = "\n" in part or "\r" in part
+                    if st.pending_space:
+                        st.space_nl = st.space_nl or has_nl
+                    elif st.seen_visible:
+                        st.pending_space = True
+                        st.space_nl = has_nl
+                elif part:
+                    st.visible(segs, part, True)
+            continue
+        cls = tok.__class__
+        if cls is Open:
+            st.pending_opens.append(tok)
+        elif cls is Close:
+            o = tok.opener
+            if o in st.pending_opens:
+                st.pending_opens.remove(o)  # nothing inside: drop the span
+            elif id(o) in st.opened:
+                segs.append([_C, o])
+        elif cls is Raw:
+            if tok.text:
+                st.visible(segs, tok.text, False)
+        elif st.seen_visible or st.pending_breaks:  # Break
+            st.pending_breaks += 1
+            st.pending_space = False
+    # spans opened here but closed in a later paragraph end here
+    open_stack: list = []
+    for s in segs:
+        if s[0] == _O:
+            open_stack.append(s[1])
+        elif s[0] == _C and s[1] in open_stack:
+            open_stack.remove(s[1])
+    for o in reversed(open_stack):
+        segs.append([_C, o])
+    return segs
+
+
+_WS_ANY = re.compile(r"[ \t\n\r\f]")
+_WS_SPLIT = re.compile(r"([ \t\n\r\f]+)")
+
+
+class _LayoutState:
+    __slots__ = ("pending_space", "space_nl", "pending_opens", "pending_breaks",
+                 "seen_visible", "last_char", "opened")
+
+    def __init__(self) -> None:
+        self.pending_space = False  # a collapsed space waiting for visible content
+        self.space_nl = False  # ...that held a source line break (dropped between CJK)
+        self.pending_opens: list = []
+        self.pending_breaks = 0
+        self.seen_visible = False  # anything visible on the current line
+        self.last_char = ""
+        self.opened: set[int] = set()
+
+    def visible(self, segs: list, part: str, is_text: bool) -> None:
+        if self.pending_breaks:
+            segs.extend([_B, None] for _ in range(self.pending_breaks))
+            self.pending_breaks = 0
+            self.pending_space = False
+            self.seen_visible = False
+        if self.pending_space:
+            self.pending_space = False
+            if not (self.space_nl and _CJK.match(self.last_char) and _CJK.match(part[0])):
+                if segs and segs[-1][0] == _T:
+                    segs[-1][1] += " "
+                else:
+                    segs.append([_T, " "])
+        if self.pending_opens:
+            for o in self.pending_opens:
+                segs.append([_O, o])
+                self.opened.add(id(o))
+            self.pending_opens.clear()
+        if is_text and segs and segs[-1][0] == _T:
+            segs[-1][1] += part
+        else:
+            segs.append([_T if is_text else _R, part])
+        self.seen_visible = True
+        self.last_char = part[-1]
+
+
+def _serialize(segs: list, mode: int) -> str:
+    n = len(segs)
+    # Whole-run facts that decide escaping.
+    texts = [s[1] for s in segs if s[0] == _T]
+    flat = "".join(texts)
+    brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
+    raw_ticks = sum(s[1].count("`") for s in segs if s[0] == _R)
+    backticks = (flat.count("`") + raw_ticks) > 1 or ("`" in flat and mode == PARA)
+
+    # Finals: the output string of each segment; delimiters are decided
+    # after text so they can look at their real neighbours.
+    final: list = [None] * n
+    in_link = 0
+    line_start = True
+    for i, s in enumerate(segs):
+        k = s[0]
+        if k == _T:
+            text = s[1]
+            prev = _prev_char(segs, final, i)
+            nxt = _next_char(segs, i)
+            out = escape_text(text, prev, nxt, brackets=brackets_anywhere or in_link > 0,
+                              backticks=backticks, cell=mode == CELL)
+            if line_start and mode == PARA:
+                whole = i + 1 >= n or segs[i + 1][0] == _B
+                out = escape_line_start(out, whole)
+            final[i] = out
+            line_start = False
+        elif k == _R:
+            final[i] = s[1].replace("|", "\\|") if mode == CELL else s[1]
+            line_start = False
+        elif k == _B:
+            line_start = True
+        elif k == _O and s[1].kind == "link":
+            in_link += 1
+        elif k == _C and s[1].kind == "link":
+            in_link -= 1
+    # Links and raw HTML spans have fixed text.
+    close_of: dict[int, int] = {}
+    for i, s in enumerate(segs):
+        if s[0] == _O:
+            o = s[1]
+            if o.kind == "link":
+                final[i] = "["
+            elif o.kind == "html":
+                final[i] = o.data[0]
+        elif s[0] == _C:
+            o = s[1]
+            close_of[id(o)] = i
+            if o.kind == "link":
+                final[i] = o.data.replace("|", "\\|") if mode == CELL else o.data
+            elif o.kind == "html":
+                final[i] = o.data[1]
+    # Emphasis: outer spans first, so inner ones see their neighbours' choices.
+    for i, s in enumerate(segs):
+        if s[0] != _O or s[1].kind not in _DELIMS:
+            continue
+        j = close_of.get(id(s[1]))
+        if j is None:
+            final[i] = ""
+            continue
+        op_prev = _prev_char(segs, final, i)
+        op_next = _next_char_final(segs, final, i)
+        cl_prev = _prev_char(segs, final, j)
+        cl_next = _next_char_final(segs, final, j)
+        for o_txt, c_txt in _DELIMS[s[1].kind]:
+            d = o_txt[0]
+            if d == "<":
+                final[i], final[j] = o_txt, c_txt
+                break
+            if d in (op_prev, op_next, cl_prev, cl_next):
+                continue  # would merge with a neighbouring run of the same character
+            if _can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next):
+                final[i], final[j] = o_txt, c_txt
+                break
+    out: list[str] = []
+    brk = "<br>" if mode == CELL else " " if mode == HEADING else "\\\n"
+    for i, s in enumerate(segs):
+        if s[0] == _B:
+            out.append(brk)
+        else:
+            out.append(final[i])
+    result = "".join(out)
+    if mode == HEADING and result.endswith("#"):
+        result = _escape_closing_hashes(result)
+    return result
+
+
+_CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+
+
+def _escape_closing_hashes(s: str) -> str:
+    return _CLOSING_HASHES.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def _prev_char(segs: list, final: list, i: int) -> str:
+    """Character before segment i in the output; unknown delimiters count as punctuation."""
+    j = i - 1
+    while j >= 0:
+        k = segs[j][0]
+        if k == _B:
+            return "\n"
+        f = final[j]
+        if f is None:
+            return "*" if k in (_O, _C) else (segs[j][1][-1:] or "\n")
+        if f:
+            return f[-1]
+        j -= 1
+    return "\n"
+
+
+def _next_char(segs: list, i: int) -> str:
+    j = i + 1
+    if j >= len(segs):
+        return "\n"
+    k = segs[j][0]
+    if k == _B:
+        return "\n"
+    if k in (_T, _R):
+        return segs[j][1][:1] or "\n"
+    if k == _O:
+        return "[" if segs[j][1].kind == "link" else "*"
+    return "*"
+
+
+def _next_char_final(segs: list, final: list, i: int) -> str:
+    j = i + 1
+    while j < len(segs):
+        k = segs[j][0]
+        if k == _B:
+            return "\n"
+        f = final[j]
+        if f is None:
+            return "*"
+        if f:
+            return f[0]
+        j += 1
+    return "\n"
