@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 import lxml.html
 
@@ -24,6 +24,7 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 # Browsers ignore ASCII whitespace and control characters inside a URL's scheme ("java\tscript:").
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20\x7f]")
 _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
+_PATH_SAFE = "/:@!$&'()*+,;=%~"
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
@@ -83,14 +84,15 @@ def normalize_url(url: str) -> str:
     if parts.username is not None:
         userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
         host = f"{userinfo}@{host}"
-    path = _normalize_percent(parts.path) or "/"
+    # Escape what a browser would escape before sending (spaces, non-ASCII), keep existing escapes.
+    path = _normalize_percent(quote(parts.path, safe=_PATH_SAFE)) or "/"
     # Filter the raw pairs so the parameters that stay keep their encoding as written.
     pairs = [
         pair
         for pair in parts.query.split("&")
         if pair and not _is_tracking(unquote_plus(pair.partition("=")[0]))
     ]
-    query = _normalize_percent("&".join(pairs))
+    query = _normalize_percent(quote("&".join(pairs), safe=_PATH_SAFE + "?"))
     return urlunsplit((scheme, host, path, query, ""))
 
 

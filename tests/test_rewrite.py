@@ -170,6 +170,8 @@ def test_link_rewriter_is_the_extractor_hook():
         ("https://demo.example/a?q=a+b&utm_term=t", "https://demo.example/a?q=a+b"),
         ("https://demo.example/%7euser/%c3%a9", "https://demo.example/~user/%C3%A9"),
         ("https://demo.example/Case/Path", "https://demo.example/Case/Path"),
+        ("https://demo.example/é?q=é", "https://demo.example/%C3%A9?q=%C3%A9"),  # as a browser sends it
+        ("https://demo.example/a b", "https://demo.example/a%20b"),
         ("https://demo.example/a?b=2&a=1", "https://demo.example/a?b=2&a=1"),
         ("https://demo.example./a", "https://demo.example/a"),
         ("http://[::1]:8080/a", "http://[::1]:8080/a"),
