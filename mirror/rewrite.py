@@ -75,7 +75,7 @@ def normalize_url(url: str) -> str:
         return url
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        return url.partition("#")[0]
+        return url.partition("#")[0].strip()
     host = parts.hostname.rstrip(".")  # .hostname is already lower-cased; rstrip: FQDN dot
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
