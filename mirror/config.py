@@ -32,6 +32,8 @@ except ImportError:  # pragma: no cover - until mirror/shortener.py lands
         api_key: str = ""
         timeout: float = 10.0
         domain: str = ""
+        username: str = ""
+        password: str = ""
 
 
 DEFAULT_PATH = Path("config/mirror.toml")
@@ -42,7 +44,6 @@ LINK_POLICIES = ("keep", "mirror", "text")
 IMAGE_POLICIES = ("keep", "localize")
 SHORTENER_PROVIDERS = ("none", "shlink", "yourls", "kutt", "isgd")
 TEMPLATE_FILES = ("page.md.j2", "index.md.j2", "readme.md.j2")
-ISGD_API_URL = "https://is.gd/create.php"
 
 # Public URL of a repo file on each host; {branch} is filled in at load, {path} at render time.
 PAGE_URL_PRESETS = {
@@ -296,7 +297,7 @@ class _Table:
             return None
         value = self.data[name]
         if not isinstance(value, Mapping):
-            self.report.add(self.key(name), f"expected a table ([{self.key(name)}]), got {_got(value, True)}")
+            self.report.add(self.key(name), f"expected a table, got {_got(value, True)}")
             return None
         return parse(_Table(value, self.key(name), self.report))
 
@@ -831,37 +832,49 @@ def _by_default(default: Any) -> _Check:
     return _Check("a value", lambda v: v)
 
 
+def _secret(t: _Table, name: str, provider: str | None) -> str:
+    """A secret given inline as `name`, or (better: the file is committed) as `name_env`."""
+    inline = t.get(name, _string("a string"), "") or ""
+    env_name = t.get(f"{name}_env", ENV_NAME, "")
+    if env_name and t.has(name):
+        t.report.add(t.key(f"{name}_env"), f"expected either {name} or {name}_env, got both")
+        return ""
+    if not env_name:
+        return inline
+    value = os.environ.get(env_name, "")
+    if not value and provider not in (None, "none"):
+        # A fork's CI has no secrets: warn, and let the shortener fail softly at run time.
+        t.report.warnings.append(
+            f"{t.key(f'{name}_env')}: environment variable {env_name} is not set; "
+            f"the {provider} shortener will be called without its {name}"
+        )
+    return value
+
+
 def _shortener(t: _Table) -> Any:
     d = ShortenerSettings()
+    fields = [f.name for f in dataclasses.fields(ShortenerSettings)]
     provider = t.get("provider", _choice(SHORTENER_PROVIDERS), d.provider)
     values: dict[str, Any] = {
         "provider": provider,
-        "api_url": t.get("api_url", _string("an http(s) URL", test=_http_url_problem), d.api_url) or "",
+        "api_url": t.get("api_url", _string("an http(s) URL", test=_http_url_problem), d.api_url),
         "timeout": t.get("timeout", _number(gt=0), d.timeout),
         "domain": t.get("domain", _string("a host name", test=_hostname_problem), d.domain),
     }
-    key = t.get("api_key", _string("a string"), "") or ""
-    env_name = t.get("api_key_env", ENV_NAME, "")
-    if env_name and t.has("api_key"):
-        t.report.add(t.key("api_key_env"), "expected either api_key or api_key_env, got both")
-    elif env_name:
-        key = os.environ.get(env_name, "")
-        if not key and provider not in (None, "none"):
-            t.report.warnings.append(
-                f"{t.key('api_key_env')}: environment variable {env_name} is not set; "
-                f"the {provider} shortener will be called without an API key"
-            )
-    values["api_key"] = key
-    for f in dataclasses.fields(ShortenerSettings):
-        if f.name not in values:
-            values[f.name] = t.get(f.name, _by_default(getattr(d, f.name)), getattr(d, f.name))
+    for name in ("api_key", "password"):
+        if name in fields:
+            values[name] = _secret(t, name, provider)
+    for name in fields:
+        if name not in values:
+            values[name] = t.get(name, _by_default(getattr(d, name)), getattr(d, name))
     t.finish()
-    if provider in ("shlink", "yourls", "kutt") and t.data.get("api_url", "") == "":
+    if provider in ("shlink", "yourls", "kutt") and not t.data.get("api_url"):
         t.report.add(t.key("api_url"), f"missing: expected the http(s) URL of the {provider} server")
-    if provider == "isgd" and not values["api_url"]:
-        values["api_url"] = ISGD_API_URL
-    values = {k: v for k, v in values.items() if v is not None}
-    return ShortenerSettings(**values)
+    if provider == "yourls" and not (
+        t.has("api_key") or t.has("api_key_env") or (values.get("username") and (t.has("password") or t.has("password_env")))
+    ):
+        t.report.add(t.key("api_key"), "missing: YOURLS needs api_key (its signature token), or username and password")
+    return ShortenerSettings(**{k: v for k, v in values.items() if v is not None})
 
 
 # --------------------------------------------------------------------------- [[nav]] and [[section]]
@@ -912,6 +925,12 @@ def _section(t: _Table, number: int) -> Section | None:
 
 def _check_sections(sections: tuple[Section, ...], sources: tuple[SourceProfile, ...], report: _Report) -> None:
     known = list(dict.fromkeys(s.channel for s in sources))
+    listed = {c for section in sections for c in section.channels}
+    if sections and (left_out := [c for c in known if c not in listed]):
+        report.warnings.append(
+            "section: channels in no [[section]] are not listed on the README: "
+            + ", ".join(repr(c) for c in left_out)
+        )
     names: set[str] = set()
     for number, section in enumerate(sections, 1):
         where = f"section[{number}] ({section.name})"
@@ -1019,12 +1038,16 @@ def _source(t: _Table, number: int) -> SourceProfile | None:
 def _check_sources(sources: tuple[SourceProfile, ...], report: _Report) -> tuple[SourceProfile, ...]:
     """Cross-source rules; fills in channel_name from a sibling source or the channel itself."""
     first: dict[str, int] = {}
+    by_url: dict[str, int] = {}
     named: dict[str, tuple[str, int]] = {}  # channel -> (channel_name, source number that set it)
     for number, source in enumerate(sources, 1):
         where = f"source[{number}] ({source.name})"
         if source.name in first:
             report.add(f"{where}.name", f"expected a unique name, got {source.name!r} (already used by source[{first[source.name]}])")
         first.setdefault(source.name, number)
+        if source.url and source.url in by_url:
+            report.warnings.append(f"{where}.url: the same URL as source[{by_url[source.url]}]: its articles are fetched twice")
+        by_url.setdefault(source.url or "", number)
         if source.channel_name:
             if source.channel in named and named[source.channel][0] != source.channel_name:
                 other_name, other = named[source.channel]

@@ -84,6 +84,10 @@ href = "https://other.example/"
 name = "News"
 channels = ["news", "tech"]
 
+[[section]]
+name = "Old"
+channels = ["archive"]
+
 [[source]]
 name = "demo-news"
 channel = "news"
@@ -211,7 +215,7 @@ def test_full_config_loads_every_key(site: Path, monkeypatch: pytest.MonkeyPatch
         NavLink("{channel_name}", "/indexes/{channel}.md"),
         NavLink("Sister site", "https://other.example/"),
     )
-    assert config.sections == (Section("News", ("news", "tech")),)
+    assert config.sections == (Section("News", ("news", "tech")), Section("Old", ("archive",)))
     assert [s.name for s in config.sources] == ["demo-news", "demo-tech", "picked", "saved"]
     news = config.source("demo-news")
     assert news == SourceProfile(
@@ -368,7 +372,7 @@ def test_unset_api_key_variable_is_a_warning_not_an_error(site: Path, monkeypatc
     assert config.shortener.api_key == ""
     assert config.warnings == (
         "shortener.api_key_env: environment variable MIRROR_TEST_SHLINK_KEY is not set; "
-        "the shlink shortener will be called without an API key",
+        "the shlink shortener will be called without its api_key",
     )
 
 
@@ -379,11 +383,23 @@ def test_api_key_in_the_file_is_accepted_but_not_together_with_api_key_env(site:
     assert str(error_of(site)) == f"{site}: shortener.api_key_env: expected either api_key or api_key_env, got both"
 
 
-def test_isgd_gets_its_public_api_url_and_servers_need_one(tmp_path: Path) -> None:
+def test_isgd_needs_no_api_url_but_servers_do(tmp_path: Path) -> None:
     config = parse_config(minimal('[shortener]\nprovider = "isgd"'), tmp_path / "m.toml")
-    assert config.shortener.api_url == "https://is.gd/create.php"
+    assert (config.shortener.provider, config.shortener.api_url) == ("isgd", "")  # the shortener's default
     with pytest.raises(ConfigError, match=r"m\.toml: shortener\.api_url: missing: expected the http\(s\) URL of the kutt server"):
         parse_config(minimal('[shortener]\nprovider = "kutt"'), tmp_path / "m.toml")
+
+
+def test_yourls_needs_a_token_or_username_and_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = '[shortener]\nprovider = "yourls"\napi_url = "https://y.example/yourls-api.php"\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(minimal(table), tmp_path / "m.toml")
+    assert str(info.value) == (
+        f"{tmp_path / 'm.toml'}: shortener.api_key: missing: YOURLS needs api_key (its signature token), or username and password"
+    )
+    monkeypatch.setenv("MIRROR_TEST_YOURLS_PASSWORD", "pw")
+    config = parse_config(minimal(table + 'username = "me"\npassword_env = "MIRROR_TEST_YOURLS_PASSWORD"'), tmp_path / "m.toml")
+    assert (config.shortener.username, config.shortener.password) == ("me", "pw")
 
 
 # --------------------------------------------------------------------------- one test per class of error
@@ -469,7 +485,8 @@ ERRORS = [
     ('encoding = "gb18030"', 'encoding = "utf9"', "source[1] (demo-news).encoding", "got 'utf9' (unknown encoding)"),
     ('\nlimit = 50', '\nlimit = 0', "source[1] (demo-news).limit", "expected an integer >= 1, got 0"),
     # shapes
-    ('[[section]]', '[section]', "section", "expected an array of tables ([[section]]), got a table ([section])"),
+    ('max_pages = 3', 'max_pages = 3\nextract = "article"', "source[2] (demo-tech).extract",
+     "expected a table, got 'article' (a string)"),
     ('[publisher]\nrepo = "../output"', '[publisher]', "publisher.repo", "missing: expected a path"),
     # unknown keys, with a suggestion when one is close
     ('retries = 0', 'retires = 0', "fetch", "unknown key 'retires'; did you mean 'retries'?"),
@@ -492,6 +509,12 @@ def test_unknown_top_level_key_suggests_the_right_one(tmp_path: Path) -> None:
     path = tmp_path / "mirror.toml"
     path.write_text('[publisher]\nrepo = "out"\n[[sources]]\nname = "x"\n', encoding="utf-8")
     assert str(error_of(path)) == f"{path}: unknown key 'sources'; did you mean 'source'?"
+
+
+def test_a_single_table_where_an_array_of_tables_belongs(tmp_path: Path) -> None:
+    path = tmp_path / "mirror.toml"
+    path.write_text('[publisher]\nrepo = "out"\n[source]\nname = "x"\n', encoding="utf-8")
+    assert str(error_of(path)) == f"{path}: source: expected an array of tables ([[source]]), got a table ([source])"
 
 
 def test_missing_publisher_table(tmp_path: Path) -> None:
@@ -562,7 +585,7 @@ def test_docs_list_every_key_and_their_example_is_valid(tmp_path: Path) -> None:
     keys = {
         "publisher": [f.name for f in dataclasses.fields(PublisherSettings)],
         "fetch": [f.name for f in dataclasses.fields(FetchSettings)] + ["local_sites"],
-        "shortener": [f.name for f in dataclasses.fields(ShortenerSettings)] + ["api_key_env"],
+        "shortener": [f.name for f in dataclasses.fields(ShortenerSettings)] + ["api_key_env", "password_env"],
         "source": [f.name for f in dataclasses.fields(SourceProfile) if f.name != "rules"] + ["extract"],
         "extract": [f.name for f in dataclasses.fields(ExtractRules)],
         "nav": ["title", "href"],
@@ -597,3 +620,13 @@ def test_config_error_survives_pickling(site: Path) -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is ConfigError and str(copy) == str(err) and copy.problems == err.problems
     assert "invalid selector" not in str(err)  # the selector is shown once, by the "got"
+
+
+def test_likely_slips_are_warnings(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_TEST_SHLINK_KEY", "k")
+    edit(site, 'channels = ["news", "tech"]', 'channels = ["news"]')
+    edit(site, 'url = "https://demo.example/tech/"', 'url = "https://demo.example/feed.xml"')
+    assert load_config(site).warnings == (
+        "source[2] (demo-tech).url: the same URL as source[1]: its articles are fetched twice",
+        "section: channels in no [[section]] are not listed on the README: 'tech'",
+    )
