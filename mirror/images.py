@@ -190,45 +190,43 @@ class ImageStore:
             raise ValueError(f"page_dir must be relative to the repo root, got {page_dir!r}")
         report = ImageReport()
         seen: set[str] = set()
+
+        def copy(url: str) -> str | None:
+            """Store one image and record it in the report once; the link to write, or None."""
+            path, reason, written = self.store(url)
+            if url not in seen:
+                seen.add(url)
+                if path is None:
+                    report.failed.append((url, reason))
+                else:
+                    report.localized.append((url, path))
+            if written and path is not None:
+                report.written.append(path)
+            return None if path is None else self.link(path, page_dir, asset_url)
+
         for img in [el for el in root.iter("img") if isinstance(el.tag, str)]:
             url = _image_url(img)
             if url is None:
                 continue
-            path, reason, written = self.store(url)
-            if path is None:
-                if url not in seen:
-                    report.failed.append((url, reason))
+            link = copy(url)
+            if link is None:
                 if not _is_http(img.get("src")):
                     img.set("src", url)  # the lazy URL at least shows the original
-            else:
-                if url not in seen:
-                    report.localized.append((url, path))
-                img.set("src", self.link(path, page_dir, asset_url))
-                for name in list(img.attrib):
-                    if name in ("srcset", "sizes") or name.startswith("data-"):
-                        del img.attrib[name]
-                picture = _picture_of(img)
-                if picture is not None:
-                    # The other renditions still point at the source site; unwrap, since
-                    # libxml2 may have nested the <img> inside a <source>.
-                    for source in list(picture.iter("source")):
-                        source.drop_tag()
-            if written:
-                report.written.append(path)  # type: ignore[arg-type]
-            seen.add(url)
+                continue
+            img.set("src", link)
+            for name in list(img.attrib):
+                if name in ("srcset", "sizes") or name.startswith("data-"):
+                    del img.attrib[name]
+            picture = _picture_of(img)
+            if picture is not None:
+                # The other renditions still point at the source site; unwrap, since
+                # libxml2 may have nested the <img> inside a <source>.
+                for source in list(picture.iter("source")):
+                    source.drop_tag()
         for video in [el for el in root.iter("video") if _is_http(el.get("poster"))]:
-            url = video.get("poster").strip()
-            path, reason, written = self.store(url)
-            if path is None:
-                if url not in seen:
-                    report.failed.append((url, reason))
-            else:
-                if url not in seen:
-                    report.localized.append((url, path))
-                video.set("poster", self.link(path, page_dir, asset_url))
-            if written:
-                report.written.append(path)  # type: ignore[arg-type]
-            seen.add(url)
+            link = copy(video.get("poster").strip())
+            if link is not None:
+                video.set("poster", link)
         return report
 
 

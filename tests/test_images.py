@@ -260,3 +260,14 @@ def test_sniff_image():
     assert sniff_image(HTML) is None
     assert sniff_image(b"") is None
     assert sniff_image(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic") is None
+
+
+def test_links_from_other_folders_and_a_cdn_prefix_without_placeholder(tmp_path):
+    store = ImageStore(tmp_path, lambda url: PNG)
+    path = "assets/ab/abcd.png"
+    assert store.link(path, "pages/world/2026-11") == "../../../assets/ab/abcd.png"
+    assert store.link(path, "") == "assets/ab/abcd.png"
+    assert store.link(path, "indexes/") == "../assets/ab/abcd.png"
+    assert store.link(path, "x", "https://cdn.example/o/r/") == "https://cdn.example/o/r/assets/ab/abcd.png"
+    with pytest.raises(ValueError):
+        store.localize(body("https://img.example/a.png"), "/etc")
