@@ -1,0 +1,447 @@
+"""The record of what the mirror repo has published, committed with it as merge-friendly JSON lines."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import operator
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mirror.rewrite import normalize_url
+
+log = logging.getLogger(__name__)
+
+MANIFEST_PATH = ".mirror/manifest.jsonl"
+# For the mirror repo's .gitattributes: concurrent runs' additions merge line by line, and a
+# Windows clone does not turn the file into CRLF.
+GITATTRIBUTES_LINE = f"{MANIFEST_PATH} merge=union text eol=lf"
+
+
+def content_hash(markdown: str) -> str:
+    """The sha256 (hex) of an article's Markdown, to tell whether it changed."""
+    return hashlib.sha256(markdown.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def iso(value: datetime | None) -> str:
+    """An ISO 8601 string for a record: UTC, whole seconds, "Z"; "" for None."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One published article. Dates are ISO 8601 strings ("" if unknown); no field is a clock
+    reading that changes when the article did not."""
+
+    url: str  # the entry URL, normalised: the manifest's key
+    id: str  # the page id (file name without ".md")
+    path: str  # repo-relative page path; the QR image is path + ".png"
+    channel: str
+    source: str = ""  # the source profile's name
+    title: str = ""
+    published: str = ""  # the article's date
+    content_hash: str = ""  # sha256 of the article Markdown
+    original_url: str = ""  # the article's canonical or final URL, shown in the footer
+    short_url: str = ""  # of the page's public URL; "" if none; cached so each page is shortened once
+    first_seen: str = ""  # the run that first published it
+    updated: str = ""  # the run that last (re)published it; the newest wins in a merge
+    etag: str = ""
+    last_modified: str = ""
+    assets: tuple[str, ...] = ()  # repo-relative paths of localised images it uses
+    removed: bool = False  # retired: its files were deleted, the URL stays known (never new again)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)  # fields of a newer mirror, kept as is
+
+    @property
+    def qr_path(self) -> str:
+        return self.path + ".png"
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Record) if f.name != "extra")
+_STR_FIELDS = frozenset(_FIELDS) - {"assets", "removed"}
+_ALL_KEYS = frozenset(_FIELDS)
+_get_str_fields = operator.itemgetter(*sorted(_STR_FIELDS))
+
+
+def _record_to_obj(record: Record) -> dict[str, Any]:
+    obj: dict[str, Any] = dict(record.extra) if record.extra else {}
+    for name in _FIELDS:
+        obj[name] = getattr(record, name)
+    obj["assets"] = list(record.assets)
+    return obj
+
+
+def _dumps(record: Record) -> str:
+    line = json.dumps(_record_to_obj(record), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from untrusted text: escape it, still valid JSON
+        line = json.dumps(_record_to_obj(record), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    return line
+
+
+def _record_from_obj(obj: Any) -> tuple[Record | None, bool]:
+    """The record a parsed line holds, or None; and whether the line needed no coercion
+    (then it can be written back as it was read)."""
+    if type(obj) is not dict:
+        return None, False
+    # Fast path: a line as save() writes it, checked with C-level calls only.
+    if (
+        obj.keys() == _ALL_KEYS
+        and set(map(type, _get_str_fields(obj))) == {str}
+        and type(obj["removed"]) is bool
+        and type(obj["assets"]) is list
+        and all(type(a) is str for a in obj["assets"])
+        and obj["url"]
+        and obj["path"]
+    ):
+        obj["assets"] = tuple(obj["assets"])
+        return Record(**obj), True
+    exact = True
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in _STR_FIELDS:
+            if type(value) is str:
+                continue
+            exact = False
+            if value is None:
+                obj[key] = ""
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                obj[key] = str(value)
+            else:
+                return None, False
+        elif key == "assets":
+            if type(value) is not list or not all(type(a) is str for a in value):
+                return None, False
+        elif key == "removed":
+            if type(value) is not bool:
+                return None, False
+        else:
+            extra[key] = value
+    if not (obj.get("url") and obj.get("path")):
+        return None, False
+    if extra:
+        for key in extra:
+            del obj[key]
+        obj["extra"] = extra
+    if "assets" in obj:
+        obj["assets"] = tuple(obj["assets"])
+    if "id" not in obj:
+        obj["id"] = obj["path"].rpartition("/")[2].removesuffix(".md")
+    obj.setdefault("channel", "")
+    return Record(**obj), exact
+
+
+def _newest(a: Record, b: Record) -> Record:
+    """The record to keep of two for one URL: the newest `updated`, then a fixed order, so that
+    the result does not depend on which line came first."""
+    if a.updated != b.updated:
+        return a if a.updated > b.updated else b
+    return a if _dumps(a) >= _dumps(b) else b
+
+
+def _sort_time(value: str) -> str:
+    # ISO strings compare as text once they share one form: UTC, no offset.
+    if not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    if parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            parsed = parsed.replace(tzinfo=None)
+    return parsed.isoformat()
+
+
+class Manifest:
+    """All published articles by normalised URL; loads and saves `.mirror/manifest.jsonl`."""
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self._records: dict[str, Record] = {}
+        # Kept up to date on every change so that assigning a path never scans all records.
+        self._paths: dict[str, int] = {}  # lower-cased page path -> records holding it
+        self._folders: dict[str, int] = {}  # lower-cased folder -> live pages in it
+        self._raw: dict[str, tuple[Record, str]] = {}  # lines as loaded, for records unchanged since
+        self.version = 0  # bumped on every change
+        for record in records:
+            self._put(record)
+
+    # --- reading and writing -----------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: bytes, *, name: str = MANIFEST_PATH) -> Manifest:
+        """A manifest from the file's bytes. Tolerates what `merge=union` and killed runs leave:
+        duplicated URLs (the newest `updated` wins), unsorted lines, and corrupt lines (skipped
+        with a warning)."""
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            lines: list[str | None] = list(data.decode("utf-8").split("\n"))
+        except UnicodeDecodeError:
+            lines = []
+            for raw in data.split(b"\n"):
+                try:
+                    lines.append(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    lines.append(None)
+        numbered = [(n, line.strip(" \t\r")) for n, line in enumerate(lines, 1) if line is None or line.strip(" \t\r")]
+        for number, line in numbered:
+            if line is None:
+                log.warning("%s:%d: not UTF-8; line skipped", name, number)
+        texts = [line for _, line in numbered if line is not None]
+        objs: list[Any] | None = None
+        # One json.loads over all lines is much faster than one per line; it is only trusted
+        # when every line is a whole object and the count matches, else each line on its own.
+        if all(t[0] == "{" and t[-1] == "}" for t in texts):
+            try:
+                objs = json.loads("[" + ",".join(texts) + "]")
+            except ValueError:
+                objs = None
+            if objs is not None and len(objs) != len(texts):
+                objs = None
+        records: dict[str, Record] = {}
+        raw: dict[str, tuple[Record, str]] = {}
+        position = 0
+        for number, line in numbered:
+            if line is None:
+                continue
+            if objs is not None:
+                obj = objs[position]
+                position += 1
+            else:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    obj = None
+            record, exact = _record_from_obj(obj)
+            if record is None:
+                log.warning("%s:%d: not a manifest record; line skipped: %.80s", name, number, line)
+                continue
+            # Saved URLs are already normalised; normalising 20,000 of them again on every
+            # load would cost more than the rest of the load.
+            key = record.url
+            old = records.get(key)
+            if old is not None:
+                record = _newest(old, record)
+                if record is old:
+                    continue
+            records[key] = record
+            if exact:
+                raw[key] = (record, line)
+        manifest = cls()
+        manifest._records = records
+        manifest._raw = raw
+        for record in records.values():
+            manifest._index(record, 1)
+        return manifest
+
+    @classmethod
+    def load(cls, repo_root: str | Path) -> Manifest:
+        """The manifest of the repo at `repo_root`; empty if it has none yet."""
+        path = _manifest_file(repo_root)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return cls()
+        return cls.parse(data, name=str(path))
+
+    def dumps(self) -> bytes:
+        """The file's bytes: one sorted-key compact JSON object per line, sorted by URL."""
+        if not self._records:
+            return b""
+        raw = self._raw
+        lines = []
+        for key in sorted(self._records):
+            record = self._records[key]
+            cached = raw.get(key)
+            # A line read from the file is written back as it was while its record is unchanged.
+            lines.append(cached[1] if cached is not None and cached[0] is record else _dumps(record))
+        lines.append("")
+        return "\n".join(lines).encode("utf-8")
+
+    def save(self, repo_root: str | Path) -> bool:
+        """Write the manifest atomically; False, and the file untouched, if nothing changed."""
+        path = _manifest_file(repo_root)
+        data = self.dumps()
+        try:
+            if path.read_bytes() == data:
+                return False
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            if not data:
+                return False
+            mode = 0o644
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    # --- queries -----------------------------------------------------------------------
+
+    def get(self, url: str) -> Record | None:
+        """The record of `url` (any spelling that normalises to the same URL), retired or not."""
+        return self._records.get(normalize_url(url))
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and normalize_url(url) in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[Record]:
+        """All records, retired ones too, in URL order."""
+        return iter([self._records[key] for key in sorted(self._records)])
+
+    def is_new(self, url: str) -> bool:
+        """Whether `url` was never published (a retired article is not new)."""
+        return url not in self
+
+    def changed(self, url: str, content_hash: str) -> bool:
+        """Whether the article at `url` is unknown or its Markdown hash differs from the record's."""
+        record = self.get(url)
+        return record is None or record.content_hash != content_hash
+
+    def by_channel(self, channel: str, *, retired: bool = False) -> list[Record]:
+        """A channel's live records (and retired ones if asked), newest first: by published
+        date (the first-seen date for undated ones), then first seen, then URL."""
+        records = sorted(
+            (r for r in self._records.values() if r.channel == channel and (retired or not r.removed)),
+            key=lambda r: r.url,
+        )
+        records.sort(
+            key=lambda r: (_sort_time(r.published) or _sort_time(r.first_seen), _sort_time(r.first_seen)),
+            reverse=True,
+        )
+        return records
+
+    def channels(self) -> set[str]:
+        return {r.channel for r in self._records.values()}
+
+    def paths(self) -> set[str]:
+        """The page paths of live records (each page's QR image is its path + ".png")."""
+        return {r.path for r in self._records.values() if not r.removed}
+
+    def path_taken(self, path: str) -> bool:
+        """Whether a record, live or retired, holds `path` (case-insensitively: macOS and
+        Windows clones must not see two pages as one file). Retired paths stay taken so that
+        an old link never leads to a different article."""
+        return self._paths.get(path.lower(), 0) > 0
+
+    def folder_entries(self, folder: str) -> int:
+        """Files the live pages of `folder` put there: each page and its QR image."""
+        return 2 * self._folders.get(folder.lower(), 0)
+
+    def short_urls(self) -> dict[str, str]:
+        """Cached short URLs by page path (the page's public URL is a function of its path)."""
+        return {r.path: r.short_url for r in self._records.values() if r.short_url}
+
+    # --- changes -----------------------------------------------------------------------
+
+    def _index(self, record: Record, delta: int) -> None:
+        path = record.path.lower()
+        self._paths[path] = self._paths.get(path, 0) + delta
+        if not record.removed:
+            folder = path.rpartition("/")[0]
+            self._folders[folder] = self._folders.get(folder, 0) + delta
+
+    def _put(self, record: Record) -> None:
+        key = normalize_url(record.url)
+        if key != record.url:
+            record = dataclasses.replace(record, url=key)
+        old = self._records.get(key)
+        if old == record:
+            return
+        if old is not None:
+            self._index(old, -1)
+        self._records[key] = record
+        self._index(record, 1)
+        self.version += 1
+
+    def add(self, record: Record) -> None:
+        """Record a published article, or its re-publication. ValueError if the URL is
+        recorded with another path: a page never moves."""
+        old = self.get(record.url)
+        if old is not None and old.path != record.path:
+            raise ValueError(f"{record.url}: page path {old.path!r} cannot change to {record.path!r}")
+        self._put(record)
+
+    def update(self, record: Record) -> None:
+        """Replace the record of a known article (KeyError if unknown); as `add`, the path stays."""
+        if self.get(record.url) is None:
+            raise KeyError(record.url)
+        self.add(record)
+
+    def retire(self, url: str) -> Record | None:
+        """Mark an article whose files were purged: it leaves indexes and `paths()` but stays
+        known, so a feed that still lists it does not bring it back as new."""
+        record = self.get(url)
+        if record is None or record.removed:
+            return record
+        retired = dataclasses.replace(record, removed=True)
+        self._put(retired)
+        return retired
+
+    def remove(self, url: str) -> Record | None:
+        """Forget an article entirely (it becomes new again); the removed record, or None."""
+        record = self._records.pop(normalize_url(url), None)
+        if record is not None:
+            self._index(record, -1)
+            self.version += 1
+        return record
+
+    def merge(self, other: Manifest) -> None:
+        """Take in another manifest's records (e.g. the remote's after a rebase): a union where,
+        for a URL both have, the newest `updated` wins; the same result in either direction."""
+        for key, theirs in other._records.items():
+            ours = self._records.get(key)
+            if ours is None or _newest(ours, theirs) is not ours:
+                self._put(theirs)
+
+
+def _manifest_file(repo_root: str | Path) -> Path:
+    root = Path(repo_root)
+    path = root / MANIFEST_PATH
+    # A cloned repo could make .mirror a symlink to anywhere; never read or write through it.
+    real_root = root.resolve()
+    if not path.parent.resolve().is_relative_to(real_root) or (
+        path.is_symlink() and not path.resolve().is_relative_to(real_root)
+    ):
+        raise ValueError(f"{path} leads outside the repo {root}")
+    return path
+
+
+def ensure_gitattributes(repo_root: str | Path) -> bool:
+    """Add the manifest's merge=union line to the repo's .gitattributes; True if it changed."""
+    path = Path(repo_root) / ".gitattributes"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if any(line.split()[:1] == [MANIFEST_PATH] for line in text.splitlines() if line.strip()):
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + GITATTRIBUTES_LINE + "\n", encoding="utf-8")
+    return True
