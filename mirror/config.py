@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import difflib
-import functools
 import os
 import re
 import string
@@ -529,35 +528,16 @@ def _path(report: _Report, *, exists: str | None = None) -> _Check:
     return _Check(expected, check)
 
 
-@functools.cache
-def _selector_compiler() -> Callable[[str], Any]:
-    try:
-        from mirror.extract import compile_selector
-    except ImportError:
-        compile_selector = None
-    if compile_selector is not None:
-        return compile_selector
-
-    def compile_fallback(selector: str) -> Any:
-        from lxml import etree
-        from lxml.cssselect import CSSSelector
-
-        # ExtractRules' convention: XPath starts with "/" or "(", anything else is CSS.
-        if selector.lstrip().startswith(("/", "(")):
-            return etree.XPath(selector)
-        return CSSSelector(selector)
-
-    return compile_fallback
-
-
 def _selector_problem(selector: str) -> str | None:
+    # The very compiler the extractor uses; imported late because it pulls in the whole extractor.
+    from mirror.extract import compile_selector
+
     try:
-        _selector_compiler()(selector)
-    except Exception as exc:  # noqa: BLE001 - lxml, cssselect and our compiler raise assorted errors
-        text = str(exc).strip()
-        # mirror.extract says "invalid selector '...': why"; the message already shows the selector.
-        text = text.removeprefix(f"invalid selector {selector!r}:").strip()
-        return text.splitlines()[0] if text else type(exc).__name__
+        compile_selector(selector)
+    except ValueError as exc:
+        # It says "invalid selector '...': why", and our message already shows the selector.
+        text = str(exc).strip().removeprefix(f"invalid selector {selector!r}:").strip()
+        return text.splitlines()[0] if text else "invalid"
     return None
 
 
@@ -568,6 +548,12 @@ def _regex_problem(pattern: str) -> str | None:
     try:
         re.compile(pattern)
     except re.error as exc:
+        return str(exc)
+    try:  # the cleaner joins all patterns as (?:a)|(?:b), so each must also work inside a group
+        re.compile(f"(?:{pattern})")
+    except re.error as exc:
+        if "global flags" in str(exc):
+            return "a flag like (?i) must apply to a group here: write (?i:...)"
         return str(exc)
     return None
 

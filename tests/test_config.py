@@ -106,7 +106,7 @@ image_types = ["image/png"]
 [source.extract]
 title = "h1.headline"
 content = "article .body"
-date = "//time/@datetime"
+date = "//time[@datetime]"
 author = ".byline"
 remove = [".promo", "//aside"]
 remove_text = ["^Subscribe now"]
@@ -224,7 +224,7 @@ def test_full_config_loads_every_key(site: Path, monkeypatch: pytest.MonkeyPatch
         limit=50, republish_changed=True, encoding="gb18030", image_max_bytes=1000,
         image_types=("image/png",),
         rules=ExtractRules(
-            title="h1.headline", content="article .body", date="//time/@datetime", author=".byline",
+            title="h1.headline", content="article .body", date="//time[@datetime]", author=".byline",
             remove=(".promo", "//aside"), remove_text=("^Subscribe now",), strip_title_suffix=False,
         ),
         extra={"note": "anything"},
@@ -453,6 +453,10 @@ ERRORS = [
      "expected a CSS selector or an XPath (starting with '/' or '('), got '//aside[' ("),
     ('remove_text = ["^Subscribe now"]', 'remove_text = ["(Subscribe"]', "source[1] (demo-news).extract.remove_text[1]",
      "expected a regular expression (Python re syntax), got '(Subscribe' (missing ), unterminated subpattern"),
+    ('remove_text = ["^Subscribe now"]', 'remove_text = ["(?i)^subscribe"]', "source[1] (demo-news).extract.remove_text[1]",
+     "(a flag like (?i) must apply to a group here: write (?i:...))"),
+    ('remove_text = ["^Subscribe now"]', 'remove_text = ["a)|(b"]', "source[1] (demo-news).extract.remove_text[1]",
+     "got 'a)|(b' (unbalanced parenthesis"),
     # names, channels, sections
     ('name = "picked"', 'name = "demo-news"', "source[3] (demo-news).name",
      "expected a unique name, got 'demo-news' (already used by source[1])"),
