@@ -113,25 +113,24 @@ _current = threading.local()
 class _Watch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._conn: Any = None
+        self._sock: socket.socket | None = None
         self.expired = False
 
     def expire(self) -> None:
         with self._lock:
             self.expired = True
-            conn = self._conn
-        _shutdown(conn)
+            sock = self._sock
+        _shutdown(sock)
 
-    def attach(self, conn: Any) -> None:
+    def attach(self, sock: socket.socket | None) -> None:
         with self._lock:
-            self._conn = conn
+            self._sock = sock
             expired = self.expired
         if expired:
-            _shutdown(conn)
+            _shutdown(sock)
 
 
-def _shutdown(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
+def _shutdown(sock: socket.socket | None) -> None:
     if sock is None:
         return
     # The plain socket method, even for TLS: it only touches the file
@@ -140,10 +139,10 @@ def _shutdown(conn: Any) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _attach(conn: Any) -> None:
+def _attach(sock: socket.socket | None) -> None:
     watch = getattr(_current, "watch", None)
-    if watch is not None:
-        watch.attach(conn)
+    if watch is not None and sock is not None:
+        watch.attach(sock)
 
 
 class _GuardedConnection:
@@ -164,14 +163,15 @@ class _GuardedConnection:
         except BaseException:
             sock.close()
             raise
+
+        _attach(sock)
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        _attach(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _attach(self)
+        # A reused keep-alive connection made no new socket; register its
+        # socket now. The response keeps reading from it even after the
+        # connection object lets go of it (HTTP/1.0, "Connection: close").
+        _attach(getattr(self, "sock", None))
         return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 

@@ -1,0 +1,579 @@
+"""The fetcher against real loopback servers: retries, limits, redirects, policy, local sites."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+import mirror.fetch
+from mirror.fetch import (
+    ConnectionFailed,
+    Fetcher,
+    FetchError,
+    FetchRefused,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLarge,
+    TooManyRedirects,
+)
+from mirror.model import FetchSettings
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def reply(
+    h: BaseHTTPRequestHandler,
+    status: int = 200,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> None:
+    h.send_response(status)
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Length": str(len(body)),
+        **(headers or {}),
+    }
+    for name, value in headers.items():
+        h.send_header(name, value)
+    h.end_headers()
+    if body:
+        h.wfile.write(body)
+
+
+class Loopback:
+    """A threaded HTTP server on a loopback address; routes are functions of the handler."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.user_agents: list[str] = []
+        self.lock = threading.Lock()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+        self.max_total = 0
+        self.starts: list[float] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                path = self.path.split("?", 1)[0]
+                host = self.headers.get("Host", "")
+                with server.lock:
+                    server.hits[path] += 1
+                    server.user_agents.append(self.headers.get("User-Agent", ""))
+                    server.starts.append(time.monotonic())
+                    server.in_flight[host] += 1
+                    server.max_in_flight[host] = max(
+                        server.max_in_flight[host], server.in_flight[host]
+                    )
+                    server.max_total = max(server.max_total, sum(server.in_flight.values()))
+                try:
+                    route = server.routes.get(path)
+                    if route is None:
+                        reply(self, 404, b"no such page")
+                    else:
+                        route(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with server.lock:
+                        server.in_flight[host] -= 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.host, self.port = host, self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def url(self, path: str, host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Loopback]:
+    srv = Loopback()
+    yield srv
+    srv.close()
+
+
+FAST = FetchSettings(
+    timeout=2.0,
+    retries=2,
+    backoff=0.01,
+    max_backoff=2.0,
+    allow_hosts=("127.0.0.1", "localhost"),
+)
+
+
+def fetcher(**changes: object) -> Fetcher:
+    fields = {name: getattr(FAST, name) for name in FetchSettings.__dataclass_fields__}
+    fields.update(changes)
+    return Fetcher(FetchSettings(**fields))  # type: ignore[arg-type]
+
+
+# --- basics ---------------------------------------------------------------------------------
+
+
+def test_get_decodes_and_records_headers_and_user_agent(server: Loopback) -> None:
+    body = "<html><head><meta charset=gbk></head><body><p>新闻标题</p></body></html>".encode("gbk")
+    server.routes["/a"] = lambda h: reply(
+        h, 200, body, {"Content-Type": "text/html", "ETag": '"v1"'}
+    )
+    with fetcher(user_agent="mirror-test/1.0") as f:
+        page = f.get(server.url("/a"))
+    assert page.status == 200
+    assert "新闻标题" in page.text
+    assert page.encoding == "gb18030"
+    assert page.content == body
+    assert page.etag == '"v1"'
+    assert page.headers["content-type"] == "text/html"
+    assert server.user_agents == ["mirror-test/1.0"]
+
+
+def test_forced_encoding_wins(server: Loopback) -> None:
+    body = "<p>日本語</p>".encode("shift_jis")
+    server.routes["/a"] = lambda h: reply(
+        h, 200, body, {"Content-Type": "text/html; charset=utf-8"}
+    )
+    with fetcher() as f:
+        page = f.get(server.url("/a"), encoding="shift_jis")
+    assert page.text == "<p>日本語</p>"
+    assert page.encoding == "cp932"
+
+
+def test_redirect_is_followed_and_final_url_recorded(server: Loopback) -> None:
+    server.routes["/old"] = lambda h: reply(h, 301, headers={"Location": "/mid"})
+    server.routes["/mid"] = lambda h: reply(h, 302, headers={"Location": server.url("/new")})
+    server.routes["/new"] = lambda h: reply(h, 200, b"<p>here</p>")
+    with fetcher() as f:
+        page = f.get(server.url("/old"))
+    assert page.url == server.url("/old")
+    assert page.final_url == server.url("/new")
+    assert page.text == "<p>here</p>"
+
+
+def test_http_error_status_has_a_one_line_message(server: Loopback) -> None:
+    with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
+        f.get(server.url("/missing"))
+    assert caught.value.status == 404
+    assert str(caught.value) == f"{server.url('/missing')}: HTTP 404 Not Found"
+    assert server.hits["/missing"] == 1  # a 404 is not retried
+
+
+def test_conditional_request_gives_not_modified(server: Loopback) -> None:
+    def page(h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("If-None-Match") == '"abc"':
+            reply(h, 304, headers={"ETag": '"abc"'})
+        else:
+            reply(
+                h,
+                200,
+                b"<p>hello</p>",
+                {"ETag": '"abc"', "Last-Modified": "Tue, 03 Nov 2026 10:00:00 GMT"},
+            )
+
+    server.routes["/p"] = page
+    with fetcher() as f:
+        first = f.get(server.url("/p"))
+        again = f.get(server.url("/p"), etag=first.etag, last_modified=first.last_modified)
+    assert not first.not_modified and first.etag == '"abc"'
+    assert again.not_modified and again.status == 304 and again.content == b""
+    assert again.etag == '"abc"'
+    assert again.last_modified == "Tue, 03 Nov 2026 10:00:00 GMT"
+
+
+# --- retries --------------------------------------------------------------------------------
+
+
+def test_500_then_200_is_retried(server: Loopback) -> None:
+    def flaky(h: BaseHTTPRequestHandler) -> None:
+        if server.hits["/f"] == 1:
+            reply(h, 500, b"oops")
+        else:
+            reply(h, 200, b"<p>ok</p>")
+
+    server.routes["/f"] = flaky
+    with fetcher() as f:
+        page = f.get(server.url("/f"))
+    assert page.text == "<p>ok</p>"
+    assert server.hits["/f"] == 2
+
+
+def test_persistent_503_gives_up_after_retries(server: Loopback) -> None:
+    server.routes["/down"] = lambda h: reply(h, 503, b"down")
+    with fetcher(retries=2) as f, pytest.raises(HTTPStatusError) as caught:
+        f.get(server.url("/down"))
+    assert caught.value.status == 503
+    assert server.hits["/down"] == 3
+
+
+def test_429_retry_after_seconds_is_honoured(server: Loopback) -> None:
+    def limited(h: BaseHTTPRequestHandler) -> None:
+        if server.hits["/l"] == 1:
+            reply(h, 429, b"slow down", {"Retry-After": "1"})
+        else:
+            reply(h, 200, b"<p>ok</p>")
+
+    server.routes["/l"] = limited
+    with fetcher(backoff=0.01) as f:
+        started = time.monotonic()
+        page = f.get(server.url("/l"))
+        elapsed = time.monotonic() - started
+    assert page.text == "<p>ok</p>"
+    assert 0.95 <= elapsed < 2.0
+    assert server.starts[1] - server.starts[0] >= 0.95
+
+
+def test_retry_after_is_capped_by_max_backoff(server: Loopback) -> None:
+    def limited(h: BaseHTTPRequestHandler) -> None:
+        if server.hits["/l"] == 1:
+            reply(h, 429, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
+        else:
+            reply(h, 200, b"<p>ok</p>")
+
+    server.routes["/l"] = limited
+    with fetcher(max_backoff=0.2) as f:
+        started = time.monotonic()
+        f.get(server.url("/l"))
+    assert time.monotonic() - started < 1.0
+
+
+def test_connection_reset_is_retried(server: Loopback) -> None:
+    def resetting(h: BaseHTTPRequestHandler) -> None:
+        if server.hits["/r"] == 1:
+            # SO_LINGER 0: close() sends a TCP RST instead of a FIN.
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            h.connection.close()
+        else:
+            reply(h, 200, b"<p>ok</p>")
+
+    server.routes["/r"] = resetting
+    with fetcher() as f:
+        page = f.get(server.url("/r"))
+    assert page.text == "<p>ok</p>"
+    assert server.hits["/r"] == 2
+
+
+def test_connection_refused_after_retries_is_a_connection_failure() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens on this port now
+    with fetcher(retries=1) as f, pytest.raises(ConnectionFailed) as caught:
+        f.get(f"http://127.0.0.1:{port}/")
+    assert "refused" in str(caught.value).lower()
+    assert "\n" not in str(caught.value)
+
+
+# --- time and size bounds -------------------------------------------------------------------
+
+
+def test_slow_headers_time_out(server: Loopback) -> None:
+    def slow(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(3)
+        reply(h, 200, b"late")
+
+    server.routes["/slow"] = slow
+    with fetcher(timeout=0.5, retries=0) as f, pytest.raises(FetchTimeout):
+        started = time.monotonic()
+        try:
+            f.get(server.url("/slow"))
+        finally:
+            assert time.monotonic() - started < 1.5
+
+
+def test_trickling_body_is_cut_at_the_deadline(server: Loopback) -> None:
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        for _ in range(1000):  # a byte every 0.1 s: each read is well inside the timeout
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    server.routes["/trickle"] = trickle
+    f = Fetcher(FetchSettings(timeout=0.5, retries=2, allow_hosts=("127.0.0.1",)), deadline=1.0)
+    with f, pytest.raises(FetchTimeout) as caught:
+        started = time.monotonic()
+        try:
+            f.get(server.url("/trickle"))
+        finally:
+            assert time.monotonic() - started < 2.0
+    assert "within 1 s" in str(caught.value)
+    assert server.hits["/trickle"] == 1  # a deadline is not retried
+
+
+def test_trickling_headers_are_cut_at_the_deadline(server: Loopback) -> None:
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(1000):
+            h.wfile.write(b"X-Slow: y\r\n")
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    server.routes["/trickle"] = trickle
+    f = Fetcher(FetchSettings(timeout=0.5, retries=0, allow_hosts=("127.0.0.1",)), deadline=1.0)
+    with f, pytest.raises(FetchTimeout):
+        started = time.monotonic()
+        try:
+            f.get(server.url("/trickle"))
+        finally:
+            assert time.monotonic() - started < 2.0
+
+
+def test_body_over_max_bytes_is_refused(server: Loopback) -> None:
+    server.routes["/big"] = lambda h: reply(h, 200, b"x" * 5000)
+    with fetcher(max_bytes=4096) as f, pytest.raises(TooLarge) as caught:
+        f.get(server.url("/big"))
+    assert "max_bytes" in str(caught.value)
+
+
+def test_body_without_length_over_max_bytes_is_refused(server: Loopback) -> None:
+    def unsized(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()  # HTTP/1.0, no Content-Length: the body ends when the connection does
+        h.wfile.write(b"y" * 300_000)
+
+    server.routes["/big"] = unsized
+    with fetcher(max_bytes=100_000) as f, pytest.raises(TooLarge):
+        f.get(server.url("/big"))
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    # 1 GiB of zeros as 1,024 concatenated gzip members (valid gzip, ~1 MB).
+    member = gzip.compress(bytes(1 << 20), compresslevel=9)
+    return member * 1024
+
+
+def test_gzip_bomb_stops_at_the_limit_fast(server: Loopback, gzip_bomb: bytes) -> None:
+    assert len(gzip_bomb) < 2 * 1024 * 1024
+    server.routes["/bomb"] = lambda h: reply(
+        h, 200, gzip_bomb, {"Content-Encoding": "gzip", "Content-Type": "text/html"}
+    )
+    with fetcher(max_bytes=10 * 1024 * 1024) as f, pytest.raises(TooLarge):
+        started = time.monotonic()
+        try:
+            f.get(server.url("/bomb"))
+        finally:
+            assert time.monotonic() - started < 2.0
+
+
+def test_gzip_body_under_the_limit_is_decoded(server: Loopback) -> None:
+    html = "<p>" + "compressed text " * 1000 + "</p>"
+    server.routes["/z"] = lambda h: reply(
+        h, 200, gzip.compress(html.encode()), {"Content-Encoding": "gzip"}
+    )
+    with fetcher() as f:
+        assert f.get(server.url("/z")).text == html
+
+
+# --- redirects and policy ---------------------------------------------------------------------
+
+
+def test_redirect_loop_is_stopped(server: Loopback) -> None:
+    server.routes["/a"] = lambda h: reply(h, 302, headers={"Location": "/b"})
+    server.routes["/b"] = lambda h: reply(h, 302, headers={"Location": "/a"})
+    with fetcher() as f, pytest.raises(TooManyRedirects) as caught:
+        f.get(server.url("/a"))
+    assert "loop" in str(caught.value)
+    assert server.hits["/a"] + server.hits["/b"] == 11
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.2:{port}/secret",
+        "http://[::ffff:127.0.0.2]:{port}/secret",
+        "http://2130706434:{port}/secret",
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc/passwd",
+    ],
+)
+def test_redirect_to_a_refused_address_is_not_followed(server: Loopback, target: str) -> None:
+    secret = Loopback("127.0.0.2")  # the "internal" service the redirect aims at
+    try:
+        location = target.format(port=secret.port)
+        secret.routes["/secret"] = lambda h: reply(h, 200, b"internal data")
+        server.routes["/go"] = lambda h: reply(h, 302, headers={"Location": location})
+        with fetcher() as f, pytest.raises(FetchRefused) as caught:
+            f.get(server.url("/go"))
+        assert str(caught.value).startswith(server.url("/go") + ": ")
+        assert sum(secret.hits.values()) == 0
+    finally:
+        secret.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/",
+        "http://2130706433:{port}/",
+        "http://0177.0.0.1:{port}/",
+        "http://0.0.0.0:{port}/",
+        "http://localhost:{port}/",
+        "http://[::ffff:127.0.0.1]:{port}/",
+        "http://user:pass@127.0.0.1:{port}/",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1:{port}/",
+    ],
+)
+def test_default_settings_refuse_local_addresses_without_a_request(
+    server: Loopback, url: str
+) -> None:
+    server.routes["/"] = lambda h: reply(h, 200, b"local")
+    with Fetcher(FetchSettings(retries=0)) as f, pytest.raises(FetchRefused):
+        f.get(url.format(port=server.port))
+    assert sum(server.hits.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.1.2.3/", "http://169.254.169.254/", "http://[fe80::1]/", "http://[::]/"]
+)
+def test_private_and_link_local_are_refused_at_once(url: str) -> None:
+    with Fetcher(FetchSettings(timeout=5, retries=3)) as f, pytest.raises(FetchRefused):
+        started = time.monotonic()
+        try:
+            f.get(url)
+        finally:
+            assert time.monotonic() - started < 0.5  # no connection attempted
+
+
+def test_allow_private_allows_loopback(server: Loopback) -> None:
+    server.routes["/"] = lambda h: reply(h, 200, b"ok")
+    with Fetcher(FetchSettings(allow_private=True)) as f:
+        assert f.get(server.url("/")).text == "ok"
+
+
+def test_connect_time_check_catches_what_dns_checks_missed(
+    server: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if DNS said "public" to check_url and "127.0.0.1" to the connection (rebinding).
+    monkeypatch.setattr(mirror.fetch, "check_url", lambda url, settings: None)
+    server.routes["/"] = lambda h: reply(h, 200, b"local")
+    with Fetcher(FetchSettings(retries=0)) as f, pytest.raises(FetchRefused) as caught:
+        f.get(server.url("/"))
+    assert "loopback" in str(caught.value)
+    assert sum(server.hits.values()) == 0
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+def test_get_many_respects_per_host_limit_and_runs_hosts_in_parallel(server: Loopback) -> None:
+    def slow(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.15)
+        reply(h, 200, b"<p>ok</p>")
+
+    server.routes["/s"] = slow
+    urls = [(f"ip{i}", server.url(f"/s?i={i}")) for i in range(6)]
+    urls += [(f"name{i}", server.url(f"/s?i={i}", host="localhost")) for i in range(6)]
+    with fetcher(workers=8, per_host=2) as f:
+        started = time.monotonic()
+        results = dict(f.get_many(urls))
+        elapsed = time.monotonic() - started
+    assert set(results) == {key for key, _ in urls}
+    assert all(not isinstance(r, FetchError) for r in results.values())
+    assert max(server.max_in_flight.values()) == 2  # never more than per_host to one host
+    assert server.max_total >= 3  # but the two hosts did run side by side
+    assert elapsed < 6 * 0.15 * 1.8  # about 3 rounds of 0.15 s, not 12
+
+
+def test_get_many_reports_errors_per_item(server: Loopback) -> None:
+    server.routes["/ok"] = lambda h: reply(h, 200, b"<p>ok</p>")
+    with fetcher() as f:
+        results = dict(
+            f.get_many(
+                [("good", server.url("/ok")), ("bad", "file:///x"), ("gone", server.url("/nope"))]
+            )
+        )
+    assert results["good"].text == "<p>ok</p>"  # type: ignore[union-attr]
+    assert isinstance(results["bad"], FetchRefused)
+    assert isinstance(results["gone"], HTTPStatusError)
+
+
+def test_delay_spaces_requests_to_one_host(server: Loopback) -> None:
+    server.routes["/d"] = lambda h: reply(h, 200, b"ok")
+    with fetcher(workers=4, per_host=4, delay=0.2) as f:
+        list(f.get_many(server.url(f"/d?{i}") for i in range(3)))
+    gaps = [b - a for a, b in zip(server.starts, server.starts[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.18
+
+
+# --- local sites ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    (root / "articles").mkdir(parents=True)
+    (root / "index.html").write_text("<h1>Home</h1>", encoding="utf-8")
+    (root / "articles" / "one.html").write_text("<p>Article one</p>", encoding="utf-8")
+    (root / "articles" / "gbk-news.html").write_bytes("<p>中文新闻</p>".encode("gbk"))
+    (root / "feed.xml").write_text("<rss version='2.0'><channel></channel></rss>", encoding="utf-8")
+    (root / "_headers").write_text(
+        "# per-file headers\n/articles/gbk-news.html\n  Content-Type: text/html; charset=gbk\n  X-Demo: yes\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "secret.html").write_text("<p>outside</p>", encoding="utf-8")
+    (root / "articles" / "escape.html").symlink_to(tmp_path / "secret.html")
+    return root
+
+
+def test_local_site_serves_files_offline(site: Path) -> None:
+    with Fetcher(FetchSettings(retries=0), {"https://demo.example/": site}) as f:
+        home = f.get("https://demo.example/")
+        one = f.get("https://demo.example/articles/one.html?utm=1#top")
+        gbk = f.get("https://demo.example/articles/gbk-news.html")
+        feed = f.get("https://demo.example/feed.xml")
+        again = f.get("https://demo.example/articles/one.html", etag=one.etag)
+    assert home.text == "<h1>Home</h1>"
+    assert one.text == "<p>Article one</p>" and one.headers["Content-Type"] == "text/html"
+    assert gbk.text == "<p>中文新闻</p>" and gbk.encoding == "gb18030"
+    assert (
+        gbk.headers["Content-Type"] == "text/html; charset=gbk" and gbk.headers["X-Demo"] == "yes"
+    )
+    assert feed.headers["Content-Type"] == "application/xml"
+    assert again.not_modified
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.html",
+        "%2e%2e/secret.html",
+        "articles/%2E%2E/%2e%2e/secret.html",
+        "articles/..%2f..%2fsecret.html",
+        "/" + "etc/passwd",
+        "articles/escape.html",
+        "_headers",
+        "nothing.html",
+    ],
+)
+def test_local_site_confines_paths(site: Path, path: str) -> None:
+    with (
+        Fetcher(FetchSettings(retries=0), {"https://demo.example/": site}) as f,
+        pytest.raises(HTTPStatusError) as caught,
+    ):
+        f.get("https://demo.example/" + path)
+    assert caught.value.status == 404
