@@ -197,11 +197,13 @@ class Manifest:
                     lines.append(raw.decode("utf-8"))
                 except UnicodeDecodeError:
                     lines.append(None)
-        numbered = [(n, line.strip(" \t\r")) for n, line in enumerate(lines, 1) if line is None or line.strip(" \t\r")]
-        for number, line in numbered:
+        numbered: list[tuple[int, str]] = []
+        for number, line in enumerate(lines, 1):
             if line is None:
                 log.warning("%s:%d: not UTF-8; line skipped", name, number)
-        texts = [line for _, line in numbered if line is not None]
+            elif line := line.strip(" \t\r"):
+                numbered.append((number, line))
+        texts = [line for _, line in numbered]
         objs: list[Any] | None = None
         # One json.loads over all lines is much faster than one per line; it is only trusted
         # when every line is a whole object and the count matches, else each line on its own.
@@ -216,8 +218,6 @@ class Manifest:
         raw: dict[str, tuple[Record, str]] = {}
         position = 0
         for number, line in numbered:
-            if line is None:
-                continue
             if objs is not None:
                 obj = objs[position]
                 position += 1
