@@ -107,7 +107,8 @@ def _record_from_obj(obj: Any) -> tuple[Record | None, bool]:
     ):
         obj["assets"] = tuple(obj["assets"])
         return Record(**obj), True
-    exact = True
+    # A line that lacks fields (an older mirror's) is rewritten in full on the next save.
+    exact = obj.keys() >= _ALL_KEYS
     extra: dict[str, Any] = {}
     for key, value in obj.items():
         if key in _STR_FIELDS:
@@ -175,7 +176,6 @@ class Manifest:
         self._paths: dict[str, int] = {}  # lower-cased page path -> records holding it
         self._folders: dict[str, int] = {}  # lower-cased folder -> live pages in it
         self._raw: dict[str, tuple[Record, str]] = {}  # lines as loaded, for records unchanged since
-        self.version = 0  # bumped on every change
         for record in records:
             self._put(record)
 
@@ -377,7 +377,6 @@ class Manifest:
             self._index(old, -1)
         self._records[key] = record
         self._index(record, 1)
-        self.version += 1
 
     def add(self, record: Record) -> None:
         """Record a published article, or its re-publication. ValueError if the URL is
@@ -408,7 +407,6 @@ class Manifest:
         record = self._records.pop(normalize_url(url), None)
         if record is not None:
             self._index(record, -1)
-            self.version += 1
         return record
 
     def merge(self, other: Manifest) -> None:
