@@ -517,6 +517,8 @@ def _path(report: _Report, *, exists: str | None = None) -> _Check:
     def check(value: Any) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise _Invalid(f"expected {expected}, got {_got(value, True)}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise _fail(expected, value, "control characters are not allowed")
         path = report.base / Path(value).expanduser()
         path = Path(os.path.normpath(path))
         if exists == "dir" and not path.is_dir():

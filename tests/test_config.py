@@ -482,6 +482,8 @@ ERRORS = [
     ('remote = "../remote.git"', 'remote = "--upload-pack=evil"', "publisher.remote", "must not start with '-'"),
     ('pages_dir = "p"', 'pages_dir = "../p"', "publisher.pages_dir", "expected a folder inside the repo, like 'pages', got '../p'"),
     ('assets_dir = "a"', 'assets_dir = "p/a"', "publisher.pages_dir", "expected a folder apart from assets_dir ('p/a'), got 'p'"),
+    ('repo = "../output"', 'repo = "out\\u0000put"', "publisher.repo",
+     "expected a path, got 'out\\x00put' (control characters are not allowed)"),
     ('templates = "templates"', 'templates = "demo"', "publisher.templates",
      "expected a folder with any of page.md.j2, index.md.j2, readme.md.j2, got 'demo'"),
     ('image_types = ["image/png"]', 'image_types = ["image/svg+xml"]', "source[1] (demo-news).image_types[1]",
@@ -634,3 +636,67 @@ def test_likely_slips_are_warnings(site: Path, monkeypatch: pytest.MonkeyPatch) 
         "source[2] (demo-tech).url: the same URL as source[1]: its articles are fetched twice",
         "section: channels in no [[section]] are not listed on the README: 'tech'",
     )
+
+
+# --------------------------------------------------------------------------- no value can crash the loader
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TOML_SCALARS = st.one_of(
+    st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(max_size=30),
+    st.sampled_from(["", "..", "/", "\x00", "a\nb", "{path}", "https://x.example/{path}", "a[[", "(", "news", "-x", "github:a/b"]),
+)
+TOML_VALUES = st.recursive(
+    TOML_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+@pytest.fixture(scope="module")
+def full_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    import tomllib
+
+    folder = tmp_path_factory.mktemp("fuzz") / "conf"
+    for sub in ("demo", "templates", "saved"):
+        (folder / sub).mkdir(parents=True)
+    (folder / "templates" / "page.md.j2").write_text("x\n", encoding="utf-8")
+    return tomllib.loads(FULL), folder / "mirror.toml"
+
+
+def test_any_value_anywhere_gives_a_config_or_a_config_error(full_data: tuple[dict, Path]) -> None:
+    import copy
+
+    data, path = full_data
+    paths = _paths(data)
+
+    @settings(max_examples=200, deadline=None)
+    @given(where=st.sampled_from(paths), value=TOML_VALUES, extra_key=st.booleans())
+    def check(where: tuple, value: object, extra_key: bool) -> None:
+        mutated = copy.deepcopy(data)
+        node = mutated
+        for step in where[:-1]:
+            node = node[step]
+        if extra_key and isinstance(node, dict):
+            node[f"{where[-1]}_x"] = value
+        else:
+            node[where[-1]] = value
+        try:
+            parse_config(mutated, path)
+        except ConfigError as err:
+            assert str(err).startswith(f"{path}: ")
+            assert all(message for _, message in err.problems)
+
+    check()
