@@ -1,4 +1,4 @@
-"""Cleaning article HTML: no scripts, ads, widgets, trackers or active content; URLs absolute and safe."""
+"""Cleaning article HTML: no scripts, ads, widgets, trackers or active content; safe absolute URLs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import functools
 import re
 from collections.abc import Callable
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from mirror.converter import best_image_src
 from mirror.converter.urls import resolve_url
-from mirror.readable import VIDEOS, WORDS, text_similarity
+from mirror.readable import VIDEOS, text_similarity
 
 # Removed with their content wherever they are.
 ALWAYS_DROP = frozenset(
@@ -85,8 +86,6 @@ def _compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement
     s = selector.strip()
     try:
         if s.startswith(("/", "(")):
-            from lxml import etree
-
             find = etree.XPath(s)
         else:
             from lxml.cssselect import CSSSelector
@@ -137,29 +136,23 @@ def prepare_page(root: HtmlElement, base_url: str | None) -> None:
     """One pass over the whole page before extraction.
 
     Images get their real source (lazy attributes, srcset, the <noscript>
-    fallback) while those still exist; then scripts, styles, <noscript> and
-    hidden elements go, and <font> becomes <span>.
+    fallback) while those still exist; then scripts, styles and <noscript>
+    go, and <font> becomes <span>.
     """
     drop: list[HtmlElement] = []
-    for el in root.iter():
+    # Tag-filtered iteration in C; hidden elements are left to the content
+    # search and to clean_content, which visit every element anyway.
+    for el in root.iter("img", "script", "style", "noscript", "template", "svg", "canvas", "font"):
         tag = el.tag
-        if not isinstance(tag, str):
-            drop.append(el)
-            continue
         if tag == "img":
             src = best_image_src(el, base_url)
             if src is None or TRACKER.search(src):
                 drop.append(el)
-                continue
-            el.set("src", src)
-            continue
-        if tag in ("script", "style", "noscript", "template", "svg", "canvas", "head"):
-            if tag != "head":
-                drop.append(el)
-            continue
-        if tag == "font":
+            else:
+                el.set("src", src)
+        elif tag == "font":
             el.tag = "span"
-        if el.attrib and is_hidden(el):
+        else:
             drop.append(el)
     for el in drop:
         _drop(el)
@@ -278,5 +271,4 @@ __all__ = [
     "is_hidden",
     "prepare_page",
     "remove_matching_text",
-    "WORDS",
 ]

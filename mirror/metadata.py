@@ -26,8 +26,6 @@ DATE_RANK = {name: i for i, name in enumerate(DATE_META)}
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator",
                "dcterms.creator", "citation_author", "byl", "twitter:creator")
 AUTHOR_RANK = {name: i for i, name in enumerate(AUTHOR_META)}
-BYLINE_CLASS = re.compile(r"(^|\s)(byline|author|by-author|article-author|post-author|writer)(\s|$)",
-                          re.I)
 LOOSE_DATE = re.compile(
     r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*"
     r"(Z|[+-]\d{2}:?\d{2})?"
@@ -225,9 +223,7 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
     canonical = shortlink = None
     time_value = None
     rel_author = None
-    byline = None
-    for el in root.iter("meta", "link", "script", "title", "base", "time", "a", "h1", "html",
-                        "span", "div", "p", "address"):
+    for el in root.iter("meta", "link", "script", "title", "base", "time", "h1", "html"):
         tag = el.tag
         if tag == "meta":
             content = el.get("content")
@@ -273,18 +269,13 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
                     time_value = value
         elif tag == "html":
             meta.lang = clean_text(el.get("lang") or el.get("xml:lang")) or None
-        elif tag == "h1":
-            if not meta.h1:
-                meta.h1 = clean_text(el.text_content())
-        elif tag == "a" or tag == "address" or tag == "span" or tag == "div" or tag == "p":
-            if tag == "a" and rel_author is None and "author" in (el.get("rel") or "").split():
-                rel_author = clean_text(el.text_content())
-            elif byline is None and (
-                (el.get("itemprop") or "") == "author" or BYLINE_CLASS.search(el.get("class") or "")
-            ):
-                text = clean_text(el.text_content())
-                if 0 < len(text) < 100:
-                    byline = text
+        elif tag == "h1" and not meta.h1:
+            meta.h1 = clean_text(el.text_content())
+    # A byline by class or itemprop is found by the content search, which visits every element anyway.
+    for el in root.iter("a"):
+        if "author" in (el.get("rel") or "").split():
+            rel_author = clean_text(el.text_content())
+            break
     ld = _json_ld(ld_scripts)
 
     meta.base_url = resolve_url(base, url) if base else url
@@ -322,7 +313,7 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
             break
 
     author_values = [v for _, v in sorted(authors)]
-    for value in [*author_values[:1], ld.get("author"), *author_values[1:], rel_author, byline]:
+    for value in [*author_values[:1], ld.get("author"), *author_values[1:], rel_author]:
         value = clean_text(value)
         # article:author is often a profile URL, which is no name.
         if value and not re.match(r"^(https?:)?//|^www\.", value) and len(value) < 200:

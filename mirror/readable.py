@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 
 import lxml.html
+from lxml import etree
 from lxml.html import HtmlElement
 
 # The scoring follows the algorithm of Mozilla's Readability: paragraphs give
@@ -17,19 +18,17 @@ UNLIKELY = re.compile(
     r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|"
     r"gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|"
     r"sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote",
-    re.I,
 )
-MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.I)
+MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|mathjax|shadow")
 POSITIVE = re.compile(
-    r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story", re.I
+    r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story"
 )
 NEGATIVE = re.compile(
     r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|footer|gdpr|masthead|"
     r"media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|"
     r"shopping|tags|widget",
-    re.I,
 )
-BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.I)
+BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author")
 VIDEOS = re.compile(
     r"//(www\.)?((dailymotion|youtube|youtube-nocookie|player\.vimeo|v\.qq|bilibili|"
     r"live\.bilibili)\.com|(archive|upload\.wikimedia)\.org|player\.twitch\.tv)",
@@ -84,25 +83,44 @@ TOP_CANDIDATES = 5
 
 def inner_text(el: HtmlElement) -> str:
     """The element's text, trimmed, with runs of whitespace collapsed to one space."""
-    return SPACES.sub(" ", el.text_content().strip())
+    return " ".join(el.text_content().split())
 
 
-def link_density(el: HtmlElement, text_len: int | None = None) -> float:
+# The length of inner_text computed in C, without building the string.
+_TEXT_LENGTH = etree.XPath("string-length(normalize-space())")
+
+
+def text_length(el: HtmlElement) -> int:
+    """len(inner_text(el)), faster."""
+    return int(_TEXT_LENGTH(el))
+
+
+def link_density(el: HtmlElement, text_len: int | None = None,
+                 cache: dict[HtmlElement, float] | None = None) -> float:
     """The share of an element's text that sits inside links (in-page links count less)."""
     if text_len is None:
-        text_len = len(inner_text(el))
+        text_len = text_length(el)
     if not text_len:
         return 0.0
     total = 0.0
     for a in el.iter("a"):
+        if cache is not None:
+            weight = cache.get(a)
+            if weight is not None:
+                total += weight
+                continue
         href = a.get("href")
         coefficient = 0.3 if href and len(href) > 1 and href.startswith("#") else 1.0
-        total += len(inner_text(a)) * coefficient
+        weight = text_length(a) * coefficient
+        if cache is not None:
+            cache[a] = weight
+        total += weight
     return total / text_len
 
 
 def _match_string(el: HtmlElement) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}"
+    # Lower-cased once so that the patterns need no re.IGNORECASE, which is slower.
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
 
 
 def class_weight(el: HtmlElement, flags: int = ALL_FLAGS) -> int:
@@ -112,6 +130,7 @@ def class_weight(el: HtmlElement, flags: int = ALL_FLAGS) -> int:
     weight = 0
     for value in (el.get("class"), el.get("id")):
         if value:
+            value = value.lower()
             if NEGATIVE.search(value):
                 weight -= 25
             if POSITIVE.search(value):
@@ -186,13 +205,17 @@ def text_similarity(a: str, b: str) -> float:
     return 1 - len(" ".join(uniq_b)) / len(" ".join(tb))
 
 
-def _wrap_phrasing(div: HtmlElement) -> None:
-    """Put runs of inline content of a mixed div into <p>s, as a browser would show them."""
+def _wrap_phrasing(div: HtmlElement) -> list[HtmlElement]:
+    """Put runs of inline content of a mixed div into <p>s, as a browser would show them.
+
+    Returns the new paragraphs.
+    """
     children = list(div)
     if _is_ws(div.text) and not any(
         not _is_ws(c.tail) or (c.tag != "br" and _is_phrasing(c)) for c in children
     ):
-        return
+        return []
+    made: list[HtmlElement] = []
     items: list[str | HtmlElement] = []
     if div.text:
         items.append(div.text)
@@ -244,6 +267,7 @@ def _wrap_phrasing(div: HtmlElement) -> None:
                     div.append(item)
             else:
                 p = div.makeelement("p", {})
+                made.append(p)
                 div.append(p)
                 pending = [item]
         else:
@@ -252,6 +276,7 @@ def _wrap_phrasing(div: HtmlElement) -> None:
             div.append(item)
     if p is not None:
         close()
+    return made
 
 
 def _next_node(node: HtmlElement, skip_children: bool = False) -> HtmlElement | None:
@@ -295,6 +320,7 @@ class Readable:
         self.scores: dict[HtmlElement, float] = {}
         self.byline: str | None = None
         self.data_tables: set[HtmlElement] = set()
+        self.links: dict[HtmlElement, float] = {}  # weighted text length of each <a>
 
     # -- scoring ------------------------------------------------------------
     def _init_node(self, el: HtmlElement) -> None:
@@ -303,7 +329,9 @@ class Readable:
     def _check_byline(self, el: HtmlElement, match: str) -> bool:
         if self.byline:
             return False
-        if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or BYLINE.search(match):
+        if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or (
+            match and BYLINE.search(match)
+        ):
             text = el.text_content().strip()
             if 0 < len(text) < 100:
                 self.byline = SPACES.sub(" ", text)
@@ -314,57 +342,71 @@ class Readable:
         strip = self.flags & STRIP_UNLIKELY
         to_score: list[HtmlElement] = []
         remove_title = bool(self.title)
-        node: HtmlElement | None = body
-        while node is not None:
+        # Pre-order over a list made in C, far faster than stepping node by
+        # node in Python. Removing a node skips its subtree, which is the
+        # contiguous run of list entries after it.
+        order = list(body.iter(etree.Element))
+        handled: set[HtmlElement] = set()
+        i = 0
+        end = len(order)
+        while i < end:
+            node = order[i]
+            i += 1
+            if handled and node in handled:
+                continue
             tag = node.tag
-            if tag == "html":
-                node = _next_node(node)
-                continue
-            if not _is_visible(node) or (
-                node.get("aria-modal") == "true" and node.get("role") == "dialog"
-            ):
-                node = _remove_and_next(node)
-                continue
-            match = _match_string(node)
-            if match != " " and tag != "body" and self._check_byline(node, match):
-                node = _remove_and_next(node)
-                continue
-            if remove_title and tag in ("h1", "h2") and text_similarity(
+            attrib = node.attrib
+            remove = False
+            # Most elements have no attributes: nothing below can apply to them.
+            if attrib:
+                if not _is_visible(node) or (
+                    attrib.get("aria-modal") == "true" and attrib.get("role") == "dialog"
+                ):
+                    remove = True
+                else:
+                    cls = attrib.get("class")
+                    ident = attrib.get("id")
+                    match = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
+                    if tag != "body" and self.byline is None and self._check_byline(node, match) or strip and tag != "body" and tag != "a" and (
+                        (
+                            match
+                            and UNLIKELY.search(match)
+                            and not MAYBE_CANDIDATE.search(match)
+                            and not _has_ancestor(node, "table")
+                            and not _has_ancestor(node, "code")
+                        )
+                        or attrib.get("role") in UNLIKELY_ROLES
+                    ):
+                        remove = True
+            if not remove and remove_title and (tag == "h1" or tag == "h2") and text_similarity(
                 self.title, inner_text(node)
             ) > 0.75:
                 remove_title = False
-                node = _remove_and_next(node)
-                continue
-            if strip and tag not in ("body", "a"):
-                if (
-                    match != " "
-                    and UNLIKELY.search(match)
-                    and not MAYBE_CANDIDATE.search(match)
-                    and not _has_ancestor(node, "table")
-                    and not _has_ancestor(node, "code")
-                ):
-                    node = _remove_and_next(node)
-                    continue
-                if node.get("role") in UNLIKELY_ROLES:
-                    node = _remove_and_next(node)
-                    continue
-            if tag in EMPTY_REMOVABLE and _without_content(node):
-                node = _remove_and_next(node)
+                remove = True
+            if not remove and tag in EMPTY_REMOVABLE and _without_content(node):
+                remove = True
+            if remove:
+                i += sum(1 for _ in node.iterdescendants(etree.Element))
+                _drop(node)
                 continue
             if tag in TAGS_TO_SCORE:
                 to_score.append(node)
             if tag == "div":
-                _wrap_phrasing(node)
-                if _single_child_tag(node, "p") and link_density(node) < 0.25:
+                made = _wrap_phrasing(node)
+                if _single_child_tag(node, "p") and link_density(node, cache=self.links) < 0.25:
                     child = _elements(node)[0]
                     child.tail = node.tail
                     node.getparent().replace(node, child)
-                    node = child
-                    to_score.append(node)
-                elif not _has_child_block(node):
-                    node.tag = "p"
-                    to_score.append(node)
-            node = _next_node(node)
+                    to_score.append(child)
+                    # Readability goes on from the child's children: the child
+                    # itself is not looked at again.
+                    if child not in made:
+                        handled.add(child)
+                else:
+                    to_score.extend(made)
+                    if not _has_child_block(node):
+                        node.tag = "p"
+                        to_score.append(node)
         return to_score
 
     def _score(self, to_score: Iterable[HtmlElement]) -> list[HtmlElement]:
@@ -392,7 +434,7 @@ class Readable:
                 anc = up
                 level += 1
         for c in candidates:
-            scores[c] *= 1 - link_density(c)
+            scores[c] *= 1 - link_density(c, cache=self.links)
         return sorted(candidates, key=lambda c: -scores[c])[:TOP_CANDIDATES]
 
     def grab(self, body: HtmlElement) -> HtmlElement | None:
@@ -456,7 +498,7 @@ class Readable:
                     append = True
                 elif sib.tag == "p":
                     text = inner_text(sib)
-                    density = link_density(sib, len(text))
+                    density = link_density(sib, len(text), self.links)
                     if len(text) > 80 and density < 0.25 or 0 < len(text) < 80 and density == 0 and SENTENCE_END.search(text):
                         append = True
             if append:
@@ -533,18 +575,13 @@ class Readable:
             return False
         if self.data_tables and any(t in self.data_tables for t in node.iter("table")):
             return False
-        text = inner_text(node)
-        is_list = tag in ("ul", "ol")
-        if not is_list and text:
-            list_len = sum(len(inner_text(x)) for x in node.iter("ul", "ol") if x is not node)
-            is_list = list_len / len(text) > 0.9
         weight = class_weight(node, self.flags)
         if weight < 0:
             return True
-        if len(COMMAS.findall(text)) >= 10:
+        text = inner_text(node)
+        if text.count(",") >= 10:
             return False
         p = img = li = inputs = 0
-        headings_len = textish_len = 0
         embeds = 0
         for d in node.iterdescendants():
             t = d.tag
@@ -564,24 +601,27 @@ class Readable:
         if AD_WORDS.match(text) or LOADING_WORDS.match(text):
             return True
         length = len(text)
-        if length:
-            headings_len = sum(len(inner_text(h)) for h in node.iterdescendants(*HEADINGS))
-            textish_len = sum(len(inner_text(h)) for h in node.iterdescendants(*TEXTISH))
-        heading_density = headings_len / length if length else 0
-        text_density = textish_len / length if length else 0
-        density = link_density(node, length)
+        # The measures below are costly on large nodes: each is taken only
+        # when the rule using it is reached.
+        is_list = tag in ("ul", "ol")
+        if not is_list and text:
+            list_len = sum(text_length(x) for x in node.iterdescendants("ul", "ol"))
+            is_list = list_len / length > 0.9
         in_figure = _has_ancestor(node, "figure")
-        remove = (
-            (not in_figure and img > 1 and p / img < 0.5)
-            or (not is_list and li > p)
-            or (inputs > p // 3)
-            or (not is_list and not in_figure and heading_density < 0.9 and length < 25
-                and (img == 0 or img > 2) and density > 0)
-            or (not is_list and weight < 25 and density > 0.2)
-            or (weight >= 25 and density > 0.5)
-            or (embeds == 1 and length < 75) or embeds > 1
-            or (img == 0 and text_density == 0)
-        )
+        if (not in_figure and img > 1 and p / img < 0.5) or (not is_list and li > p) \
+                or inputs > p // 3:
+            remove = True
+        else:
+            density = link_density(node, length, self.links)
+            remove = (
+                (not is_list and not in_figure and length < 25 and (img == 0 or img > 2)
+                 and density > 0 and self._heading_density(node, length) < 0.9)
+                or (not is_list and weight < 25 and density > 0.2)
+                or (weight >= 25 and density > 0.5)
+                or (embeds == 1 and length < 75) or embeds > 1
+                or (img == 0 and not any(d.text_content().strip()
+                                         for d in node.iterdescendants(*TEXTISH)))
+            )
         if is_list and remove:
             children = _elements(node)
             if any(len(_elements(c)) > 1 for c in children):
@@ -589,6 +629,12 @@ class Readable:
             if img == sum(1 for _ in node.iterdescendants("li")):
                 return False
         return remove
+
+    @staticmethod
+    def _heading_density(node: HtmlElement, length: int) -> float:
+        if not length:
+            return 0.0
+        return sum(text_length(h) for h in node.iterdescendants(*HEADINGS)) / length
 
     def _prep(self, article: HtmlElement) -> None:
         self._mark_data_tables(article)
@@ -696,7 +742,7 @@ def grab_article(body: HtmlElement, title: str, reparse: Callable[[], HtmlElemen
         article = readable.grab(current)
         if article is None:
             return None, None
-        length = len(inner_text(article))
+        length = text_length(article)
         if length >= CHAR_THRESHOLD:
             return article, readable.byline
         attempts.append((length, article, readable.byline))
