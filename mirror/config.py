@@ -17,23 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mirror.model import ExtractRules, FetchSettings, SourceProfile
-
-try:
-    from mirror.shortener import ShortenerSettings
-except ImportError:  # pragma: no cover - until mirror/shortener.py lands
-
-    @dataclass(frozen=True)
-    class ShortenerSettings:  # type: ignore[no-redef]
-        """How page URLs are shortened (stand-in for mirror.shortener.ShortenerSettings)."""
-
-        provider: str = "none"
-        api_url: str = ""
-        api_key: str = ""
-        timeout: float = 10.0
-        domain: str = ""
-        username: str = ""
-        password: str = ""
-
+from mirror.shortener import PROVIDERS as SHORTENER_PROVIDERS
+from mirror.shortener import ShortenerSettings
 
 DEFAULT_PATH = Path("config/mirror.toml")
 
@@ -41,7 +26,6 @@ LANGUAGES = ("zh-CN", "en")
 SOURCE_KINDS = ("feed", "listing", "urls", "files")
 LINK_POLICIES = ("keep", "mirror", "text")
 IMAGE_POLICIES = ("keep", "localize")
-SHORTENER_PROVIDERS = ("none", "shlink", "yourls", "kutt", "isgd")
 TEMPLATE_FILES = ("page.md.j2", "index.md.j2", "readme.md.j2")
 
 # Public URL of a repo file on each host; {branch} is filled in at load, {path} at render time.
