@@ -18,8 +18,8 @@ _REFUSED_KINDS = (
     ("is_loopback", "a loopback address"),
     ("is_link_local", "a link-local address"),
     ("is_multicast", "a multicast address"),
-    ("is_private", "a private address"),
     ("is_reserved", "a reserved address"),
+    ("is_private", "a private address"),
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 

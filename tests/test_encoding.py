@@ -1,0 +1,215 @@
+"""Charset decoding of fetched pages: BOM, header, <meta>, detection, and headers that lie."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+
+from mirror.encoding import decode_html, decode_text, normalize_charset
+from mirror.fetch import Fetcher
+from mirror.model import FetchSettings
+
+ZH = "新闻报道：今天北京天气晴朗，市民纷纷外出踏青。记者在公园里看到许多家庭带着孩子放风筝。"
+ZH_TW = "新聞報導：今天臺北天氣晴朗，市民紛紛外出踏青。記者在公園裡看到許多家庭帶著孩子放風箏。"
+JA = "ニュース記事：今日の東京は晴れ。公園では多くの家族が凧揚げを楽しんでいました。"
+FR = "Le café de la gare a rouvert ses portes à côté de l'église ; élèves et garçons y déjeunent."
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head>{head}<title>t</title></head><body><p>{body}</p><p>{body}</p></body></html>"
+
+
+CASES = {
+    # name: (bytes, Content-Type header, expected text, expected codec)
+    "gbk with header": (page(ZH).encode("gbk"), "text/html; charset=GBK", ZH, "gb18030"),
+    "gbk with meta only": (
+        page(ZH, '<meta charset="gb2312">').encode("gbk"),
+        "text/html",
+        ZH,
+        "gb18030",
+    ),
+    "gbk with meta http-equiv": (
+        page(ZH, '<meta http-equiv="Content-Type" content="text/html; charset=gbk">').encode("gbk"),
+        "text/html",
+        ZH,
+        "gb18030",
+    ),
+    "gbk, header says utf-8": (page(ZH).encode("gbk"), "text/html; charset=utf-8", ZH, "gb18030"),
+    "gbk, header says utf-8, meta says gbk": (
+        page(ZH, "<meta charset=gbk>").encode("gbk"),
+        "text/html; charset=utf-8",
+        ZH,
+        "gb18030",
+    ),
+    "gbk, header says iso-8859-1": (
+        page(ZH).encode("gbk"),
+        "text/html; charset=iso-8859-1",
+        ZH,
+        "gb18030",
+    ),
+    "utf-8, header says iso-8859-1": (
+        page(ZH).encode("utf-8"),
+        "text/html; charset=ISO-8859-1",
+        ZH,
+        "utf-8",
+    ),
+    "utf-8, meta says gbk": (
+        page(ZH, "<meta charset=gbk>").encode("utf-8"),
+        "text/html",
+        ZH,
+        "utf-8",
+    ),
+    "gbk, no clue at all": (page(ZH).encode("gbk"), "text/html", ZH, "gb18030"),
+    "big5 with header": (page(ZH_TW).encode("big5"), "text/html; charset=big5", ZH_TW, "big5hkscs"),
+    "big5, no clue": (page(ZH_TW).encode("big5"), None, ZH_TW, "big5hkscs"),
+    "shift_jis with meta": (
+        page(JA, "<meta charset=Shift_JIS>").encode("shift_jis"),
+        "text/html",
+        JA,
+        "cp932",
+    ),
+    "shift_jis, no clue": (page(JA).encode("shift_jis"), "text/html", JA, "cp932"),
+    "utf-8 BOM beats a lying header": (
+        codecs.BOM_UTF8 + page(ZH).encode("utf-8"),
+        "text/html; charset=gbk",
+        ZH,
+        "utf-8",
+    ),
+    "utf-16 BOM": (
+        codecs.BOM_UTF16_LE + page(ZH).encode("utf-16-le"),
+        "text/html",
+        ZH,
+        "utf-16-le",
+    ),
+    "windows-1252 labelled latin-1": (
+        page(FR).encode("cp1252"),
+        "text/html; charset=iso-8859-1",
+        FR,
+        "cp1252",
+    ),
+    "quoted charset parameter": (
+        page(ZH).encode("gbk"),
+        'text/html; charset="gb2312"',
+        ZH,
+        "gb18030",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def fetcher() -> Fetcher:
+    with Fetcher(FetchSettings(timeout=2, retries=0, allow_hosts=("127.0.0.1", "localhost"))) as f:
+        yield f
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_encoding_matrix_over_http(name: str, httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    body, content_type, expected, codec = CASES[name]
+    headers = {"Content-Type": content_type} if content_type else {}
+    httpserver.expect_request("/page").respond_with_data(body, headers=headers)
+    if content_type is None:  # werkzeug adds a default type; remove the clue entirely
+        httpserver.clear()
+        httpserver.expect_request("/page").respond_with_handler(_no_content_type(body))
+    fetched = fetcher.get(httpserver.url_for("/page"))
+    assert expected in fetched.text
+    assert "\ufffd" not in fetched.text
+    assert fetched.encoding == codec
+
+
+def _no_content_type(body: bytes):  # type: ignore[no-untyped-def]
+    from werkzeug import Response
+
+    def handler(request):  # type: ignore[no-untyped-def]
+        response = Response(body)
+        del response.headers["Content-Type"]
+        return response
+
+    return handler
+
+
+def test_forced_encoding_beats_everything() -> None:
+    body = codecs.BOM_UTF8 + page(JA).encode("utf-8")
+    text, codec = decode_html(
+        page(JA).encode("shift_jis"), "text/html; charset=utf-8", forced="sjis"
+    )
+    assert JA in text and codec == "cp932"
+    assert decode_html(body, forced="no-such-charset")[1] == "utf-8"  # unknown: ignored
+
+
+def test_stray_bad_byte_does_not_discard_a_true_utf8_label() -> None:
+    body = page(ZH * 3).encode("utf-8") + b"\xff"
+    text, codec = decode_html(body, "text/html; charset=utf-8")
+    assert codec == "utf-8" and ZH in text
+
+
+def test_windows_1252_undefined_bytes_do_not_fail() -> None:
+    text, codec = decode_html(b"<p>\x81\x8d\x93quoted\x94</p>", "text/html; charset=latin1")
+    assert codec == "cp1252"
+    assert text == "<p>\x81\x8d\u201cquoted\u201d</p>"
+
+
+@pytest.mark.parametrize(
+    "label", ["utf-7", "base64", "zlib", "rot13", "idna", "unicode_escape", "x-nonsense"]
+)
+def test_unsafe_or_unknown_labels_are_ignored(label: str) -> None:
+    assert normalize_charset(label) is None
+    text, codec = decode_html(b"<p>+ADw-script+AD4-</p>", f"text/html; charset={label}")
+    assert codec == "utf-8" and "<script>" not in text
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("GB2312", "gb18030"),
+        ("x-gbk", "gb18030"),
+        ("Big5", "big5hkscs"),
+        ("Shift_JIS", "cp932"),
+        ("ISO-8859-1", "cp1252"),
+        ("US-ASCII", "cp1252"),
+        ("euc-kr", "cp949"),
+        ("UTF8", "utf-8"),
+        ("koi8-r", "koi8-r"),
+        ("windows-1251", "cp1251"),
+    ],
+)
+def test_whatwg_label_mapping(label: str, codec: str) -> None:
+    assert normalize_charset(label) == codec
+
+
+def test_meta_utf16_means_utf8() -> None:
+    assert decode_html(page(ZH, "<meta charset=utf-16>").encode("utf-8"))[1] == "utf-8"
+
+
+def test_meta_in_a_comment_is_ignored() -> None:
+    body = page(ZH, "<!-- <meta charset=big5> -->").encode("gbk")
+    assert decode_html(body)[1] == "gb18030"
+
+
+def test_decode_text_reads_the_xml_declaration() -> None:
+    xml = f'<?xml version="1.0" encoding="gb2312"?><rss><title>{ZH}</title></rss>'.encode("gb18030")
+    text, codec = decode_text(xml, "application/rss+xml")
+    assert ZH in text and codec == "gb18030"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    content=st.binary(max_size=2000),
+    header=st.sampled_from(
+        [
+            None,
+            "text/html",
+            "text/html; charset=utf-8",
+            "text/html; charset=gbk",
+            "text/html; charset=bogus",
+        ]
+    ),
+)
+def test_decode_never_raises(content: bytes, header: str | None) -> None:
+    text, codec = decode_html(content, header)
+    assert isinstance(text, str) and codec
+    text, codec = decode_text(content, header)
+    assert isinstance(text, str) and codec
