@@ -77,6 +77,8 @@ def normalize_url(url: str) -> str:
     if scheme not in ("http", "https") or not parts.hostname:
         return url.partition("#")[0].strip()
     host = parts.hostname.rstrip(".")  # .hostname is already lower-cased; rstrip: FQDN dot
+    if not host:
+        return url.partition("#")[0].strip()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
@@ -132,6 +134,7 @@ def rewrite_links(
     policy: LinkPolicy,
     mirrored: Callable[[str], str | None] = lambda url: None,
     suffix: str = "",
+    page_url: str | None = None,
 ) -> LinkReport:
     """Rewrite the links of an article body in place, following the source's link policy.
 
@@ -140,8 +143,11 @@ def rewrite_links(
     adding `suffix` to its query; other links stay absolute. text: every link becomes its
     text (its children, such as images, are kept). Fragment-only links (#note-1) are left
     alone under every policy; unsafe hrefs (javascript:, data:...) never survive.
+    When `page_url` (the article's own URL) is given, a link into the article itself
+    (`<page_url>#note-1`, made absolute by the extractor) becomes fragment-only again.
     """
     report = LinkReport()
+    self_key = normalize_url(page_url) if page_url else None
     links = [el for el in root.iter("a", "area") if isinstance(el.tag, str)]
     for link in links:
         href = link.get("href")
@@ -154,6 +160,9 @@ def rewrite_links(
         if scheme is not None and scheme not in SAFE_SCHEMES:
             report.removed.append(href)
             _unwrap(link, root)
+            continue
+        if self_key and "#" in href and normalize_url(href) == self_key:
+            link.set("href", "#" + href.partition("#")[2])
             continue
         if policy == "text":
             report.unwrapped.append(href)
@@ -177,11 +186,12 @@ def link_rewriter(
     policy: LinkPolicy,
     mirrored: Callable[[str], str | None] = lambda url: None,
     suffix: str = "",
+    page_url: str | None = None,
 ) -> Callable[[lxml.html.HtmlElement], LinkReport]:
     """The `rewrite(element)` hook for the extractor: `rewrite_links` with the policy bound."""
 
     def rewrite(root: lxml.html.HtmlElement) -> LinkReport:
-        return rewrite_links(root, policy, mirrored, suffix)
+        return rewrite_links(root, policy, mirrored, suffix, page_url)
 
     return rewrite
 

@@ -140,6 +140,18 @@ def test_mirrored_function_answering_an_unsafe_target_is_ignored():
     assert hrefs(root) == ["https://demo.example/a.html"]
 
 
+@pytest.mark.parametrize("policy", ["keep", "mirror", "text"])
+def test_links_into_the_page_itself_become_fragment_links_again(policy):
+    page = "https://demo.example/news/2026/11/en-comet.html"
+    root = lxml.html.fragment_fromstring(
+        f'<p><a href="{page}#note-1">1</a> <a href="HTTPS://demo.example/news/2026/11/en-comet.html?utm_source=x#viewing">v</a>'
+        f' <a href="{page}">self</a></p>'
+    )
+    rewrite_links(root, policy, lambda url: "../2026-11/comet.md", page_url=page)
+    expected = {"keep": [page], "mirror": ["../2026-11/comet.md"], "text": []}[policy]
+    assert hrefs(root) == ["#note-1", "#viewing", *expected]
+
+
 def test_root_that_is_itself_a_link():
     root = lxml.html.fragment_fromstring('<a href="https://demo.example/a.html">alone</a>')
     rewrite_links(root, "text")
