@@ -181,7 +181,9 @@ def extract_article(
         if rewrite is not None:
             rewrite(content)
         links, images = _collect_urls(content)
-        markdown = html_to_markdown(content, base_url)
+        # After `rewrite`, links may be relative to the mirrored page on purpose: resolving them
+        # against the source URL again would undo that. Cleaning has made the rest absolute.
+        markdown = html_to_markdown(content, None if rewrite is not None else base_url)
     return Article(
         title=meta.title,
         markdown=markdown,
