@@ -49,6 +49,9 @@ DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024
+_BINARY_TYPES = re.compile(
+    r"\s*(image|audio|video|font)/|\s*application/(octet-stream|pdf|zip|gzip|wasm)\b", re.IGNORECASE
+)
 _XML_TYPES = re.compile(r"[/+]xml\b|\brss\b|\batom\b", re.IGNORECASE)
 
 K = TypeVar("K")
@@ -463,7 +466,9 @@ class Fetcher:
 
         With `etag` or `last_modified`, the request is conditional and an
         unchanged page comes back as `Fetched(not_modified=True)` with no body.
-        `encoding` forces the charset used to decode the text.
+        `encoding` forces the charset used to decode the text. Binary types
+        (image/*, audio/*, video/*, font/*, application/octet-stream, pdf, zip)
+        come back with empty `text` and `encoding`.
         """
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
@@ -501,8 +506,13 @@ class Fetcher:
         if not 200 <= reply.status < 300:
             raise HTTPStatusError(url, reply.status, reply.reason + where)
         content_type = reply.headers.get("Content-Type")
-        decode = decode_text if content_type and _XML_TYPES.search(content_type) else decode_html
-        text, codec = decode(reply.content, content_type, encoding)
+        if _BINARY_TYPES.match(content_type or "") and not encoding:
+            text, codec = "", ""  # images and the like: no text to decode
+        else:
+            decode = (
+                decode_text if content_type and _XML_TYPES.search(content_type) else decode_html
+            )
+            text, codec = decode(reply.content, content_type, encoding)
         return Fetched(
             url=url,
             final_url=current,

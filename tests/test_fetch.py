@@ -540,6 +540,16 @@ def site(tmp_path: Path) -> Path:
     return root
 
 
+def test_binary_bodies_are_not_decoded(site: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    (site / "logo.png").write_bytes(png)
+    with Fetcher(FetchSettings(retries=0), {"https://demo.example/": site}) as f:
+        image = f.get("https://demo.example/logo.png")
+    assert image.content == png
+    assert image.headers["Content-Type"] == "image/png"
+    assert (image.text, image.encoding) == ("", "")
+
+
 def test_local_site_serves_files_offline(site: Path) -> None:
     with Fetcher(FetchSettings(retries=0), {"https://demo.example/": site}) as f:
         home = f.get("https://demo.example/")
