@@ -6,10 +6,10 @@ import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import unquote, urljoin
+from urllib.parse import quote, unquote, urljoin
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -162,7 +162,7 @@ def rendered_target(from_dir: str, link: str) -> str:
     opens = [t for t in tokens if t.type == "link_open"]
     assert len(opens) == 1, f"{link!r} did not render as one link"
     href = opens[0].attrs["href"]
-    page_url = BASE + (from_dir + "/" if from_dir else "") + "page.md"
+    page_url = BASE + quote(from_dir + "/" if from_dir else "", safe="/") + "page.md"
     return unquote(urljoin(page_url, href))
 
 
@@ -386,3 +386,15 @@ def test_a_symlinked_pages_folder_leading_out_is_refused(tmp_path: Path) -> None
     (repo / "pages").symlink_to(outside)
     with pytest.raises(UnsafePath):
         assign_path(Manifest(), url="https://example.com/1", channel="news", run_date=RUN, repo_root=repo)
+
+
+_name = st.text(min_size=1, max_size=12).filter(lambda s: "/" not in s and s not in (".", ".."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_name, max_size=3), st.lists(_name, min_size=1, max_size=3))
+def test_any_relative_link_renders_to_its_target(from_parts: list[str], to_parts: list[str]) -> None:
+    assume(from_parts[: len(to_parts)] != to_parts)  # the target is a file, not a folder above
+    from_dir, to_path = "/".join(from_parts), "/".join(to_parts)
+    link = relative_path(from_dir, to_path)
+    assert rendered_target(from_dir, link) == BASE + to_path
