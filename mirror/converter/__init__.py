@@ -21,8 +21,10 @@ _TAG = re.compile(r"<[^>]*>")
 def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
-    html = _UNPARSABLE.sub("", html)
-    html = _XML_DECL.sub("", html)
+    if _UNPARSABLE.search(html):
+        html = _UNPARSABLE.sub("", html)
+    if html[:200].lstrip()[:5].lower() == "<?xml":
+        html = _XML_DECL.sub("", html, count=1)
     if not html.strip():
         return None
     parser = etree.HTMLParser(encoding="utf-8", remove_comments=False)

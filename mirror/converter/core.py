@@ -40,7 +40,7 @@ DROPPED = (
     "param", "track", "source", "colgroup", "col", "math-annotation", "frame", "wbr",
 )
 _LANG_CLASS = re.compile(
-    r"(?:^|\s)(?:lang(?:uage)?-|highlight-source-|brush:\s*)([A-Za-z0-9_+#.\-]+)"
+    r"(?:^|\s)(?:lang(?:uage)?-|highlight-source-|brush:\s*)(\S+)"
 )
 _WS = re.compile(r"[ \t\n\r\f]+")
 _AUTOLINK_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\x00-\x20<>]*$")
@@ -59,7 +59,8 @@ def _collapse(text: str) -> str:
 
 def link_destination(url: str) -> str:
     """`url` written as a link destination that parses back to exactly `url`."""
-    url = _URL_ESCAPABLE.sub(r"\\\\", url)
+    if "\\" in url:
+        url = _URL_ESCAPABLE.sub(r"\\\\", url)
     if "&" in url:
         url = _ENTITY_LIKE.sub(r"\\&", url)
     if not url or any(c in url for c in " <>\n\t") or not _balanced(url):
@@ -175,13 +176,17 @@ class Converter:
         **{t: "convert_drop" for t in DROPPED},
         **{f"h{i}": "convert_heading" for i in range(1, 7)},
         "b": "convert_strong", "em": "convert_em", "i": "convert_em", "cite": "convert_em",
-        "dfn": "convert_em", "var": "convert_em", "s": "convert_del", "strike": "convert_del",
+        "dfn": "convert_em", "var": "convert_em", "strike": "convert_s", "del": "convert_html_span",
         "u": "convert_html_span", "mark": "convert_html_span", "sup": "convert_html_span",
         "sub": "convert_html_span", "ins": "convert_html_span", "kbd": "convert_html_span",
         "tt": "convert_code", "samp": "convert_code", "menu": "convert_ul", "dir": "convert_ul",
         "video": "convert_media", "audio": "convert_media", "iframe": "convert_media",
         "embed": "convert_media", "object": "convert_media",
     }
+    GENERIC_HANDLERS = frozenset({
+        "convert_block", "convert_drop", "convert_heading", "convert_html_span", "convert_media",
+        "convert_unknown",
+    })
     # Tags that make blocks: inside a heading or a pipe-table cell they only separate text.
     BLOCK_TAGS = frozenset(BLOCK_CONTAINERS) | {
         "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "menu", "dir", "pre", "blockquote",
@@ -190,26 +195,37 @@ class Converter:
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = base_url
-        handlers: dict = {}
-        for tag, name in self.ALIASES.items():
-            handlers[tag] = getattr(self, name)
-        for name in dir(type(self)):
-            if name.startswith("convert_") and name not in (
-                "convert_block", "convert_drop", "convert_heading", "convert_html_span",
-                "convert_media",
-            ):
-                handlers[name[len("convert_"):]] = getattr(self, name)
-        self.handlers = handlers
-        inline_only = dict(handlers)
-        for tag in self.BLOCK_TAGS:
-            if tag in inline_only and tag not in ("br",):
-                inline_only[tag] = self._inline_block
-        self.inline_handlers = inline_only
-        self._h = handlers
+        self.handlers, self.inline_handlers = self._handler_tables()
+        self._h = self.handlers
         self._blocks: list[tuple[str, str]] = []
         self._inl: list = []
         self._stack: list[Open] = []
         self._in_link = False
+
+    _tables: dict[type, tuple[dict, dict]] = {}
+
+    @classmethod
+    def _handler_tables(cls) -> tuple[dict, dict]:
+        """tag -> handler function (called with self), for block and for one-line contexts.
+
+        Built once per class: `convert_<tag>` methods, then ALIASES.
+        """
+        tables = Converter._tables.get(cls)
+        if tables is not None:
+            return tables
+        handlers: dict = {}
+        for name in dir(cls):
+            if name.startswith("convert_") and name not in cls.GENERIC_HANDLERS:
+                handlers[name[len("convert_"):]] = getattr(cls, name)
+        for tag, name in cls.ALIASES.items():
+            if f"convert_{tag}" not in vars(cls):  # a subclass's own convert_<tag> wins
+                handlers[tag] = getattr(cls, name)
+        inline_only = dict(handlers)
+        for tag in cls.BLOCK_TAGS:
+            if tag in inline_only:
+                inline_only[tag] = cls._inline_block
+        Converter._tables[cls] = (handlers, inline_only)
+        return handlers, inline_only
 
     # ------------------------------------------------------------ driving
     def convert(self, root) -> str:  # type: ignore[no-untyped-def]
@@ -224,7 +240,10 @@ class Converter:
         tag = el.tag
         if tag.__class__ is str:
             fn = self._h.get(tag)
-            (fn or self.convert_unknown)(el, depth)
+            if fn is None:
+                self.convert_unknown(el, depth)
+            else:
+                fn(self, el, depth)
 
     def walk(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         """Convert the content of `el` (its text and children) into the current run."""
@@ -244,7 +263,7 @@ class Converter:
                 if fn is None:
                     self.convert_unknown(child, depth)
                 else:
-                    fn(child, depth)
+                    fn(self, child, depth)
                 inl = self._inl  # a block handler may have started a new run
             tail = child.tail
             if tail and (not tail.isspace() or len(inl) > len(self._stack)):
@@ -268,6 +287,23 @@ class Converter:
                 self.walk(el, depth)
             else:
                 self._dispatch(el, depth)
+            self._flush()
+            return self._blocks
+        finally:
+            self._blocks, self._inl, self._h = saved
+
+    def _render_nodes(self, nodes: list, depth: int) -> list[tuple[str, str]]:
+        """Blocks for a run of loose text and elements (with their tails) in a fresh container."""
+        saved = self._blocks, self._inl, self._h
+        self._blocks, self._inl, self._h = [], list(self._stack), self.handlers
+        try:
+            for node in nodes:
+                if node.__class__ is str:
+                    self._inl.append(node)
+                    continue
+                self._dispatch(node, depth)
+                if node.tail:
+                    self._inl.append(node.tail)
             self._flush()
             return self._blocks
         finally:
@@ -328,7 +364,7 @@ class Converter:
     def convert_strong(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._span(el, depth, Open("strong"))
 
-    def convert_del(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+    def convert_s(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._span(el, depth, Open("del"))
 
     def convert_html_span(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
@@ -337,11 +373,8 @@ class Converter:
 
     def convert_code(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         text = _collapse("".join(el.itertext()))
-        if not text.strip(" "):
-            if text:
-                self._inl.append(text)
-            return
-        self._inl.append(Raw(code_span(text)))
+        if text:
+            self._inl.append(Raw(code_span(text)))
 
     def convert_a(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         href = el.get("href")
@@ -387,28 +420,68 @@ class Converter:
         url = resolve_url(src, self.base_url)
         if not url:
             return
-        label = el.get("title") or el.get("aria-label") or {
-            "video": "Video", "audio": "Audio"}.get(tag, "Embedded content")
-        self._inl.append(Raw(f"[{escape_label(label)}]({link_destination(url)})"))
+        label = (el.get("title") or el.get("aria-label") or "").strip()
+        if not label and _AUTOLINK_URI.match(url) and "\\" not in url:
+            self._inl.append(Raw(f"<{url}>"))  # the address itself is the most useful label
+        else:
+            self._inl.append(Raw(f"[{escape_label(label or url)}]({link_destination(url)})"))
 
     # ------------------------------------------------------------ blocks
     def convert_heading(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._flush()
         text = self.render_inline_content(el, depth, HEADING).strip()
-        if text:
-            self._blocks.append((HEAD, "#" * int(el.tag[1]) + " " + text))
+        marks = "#" * int(el.tag[1])
+        self._blocks.append((HEAD, f"{marks} {text}" if text else marks))
 
     def convert_hr(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self.add_block(HR, "---")
 
     def convert_pre(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
-        self.add_block(FENCE, fenced_code(_pre_text(el), code_language(el)))
+        if any(a.get("href") for a in el.iter("a")):
+            # a fence cannot hold links: keep them in a raw <pre> GitHub renders
+            self.add_block(HTML, self._pre_html(el))
+        else:
+            self.add_block(FENCE, fenced_code(_pre_text(el), code_language(el)))
+
+    def _pre_html(self, el) -> str:  # type: ignore[no-untyped-def]
+        parts: list[str] = []
+        for event, node in etree.iterwalk(el, events=("start", "end")):
+            tag = node.tag
+            if tag.__class__ is not str:
+                if event == "end" and node.tail:
+                    parts.append(rawhtml.text(node.tail))
+                continue
+            if event == "start":
+                if tag == "br":
+                    parts.append("\n")
+                elif tag in ("script", "style"):
+                    pass
+                else:
+                    if tag == "a" and node is not el:
+                        url = resolve_url(node.get("href"), self.base_url)
+                        if url is not None:
+                            start = rawhtml.start_tag("a", {"title": node.get("title") or ""})
+                            parts.append(start[:2] + f' href="{rawhtml.attr(url)}"' + start[2:])
+                    elif tag in ("b", "strong", "i", "em"):
+                        parts.append(f"<{tag}>")
+                    if node.text:
+                        parts.append(rawhtml.text(node.text))
+            else:
+                if node is el:
+                    break
+                if tag == "a" and resolve_url(node.get("href"), self.base_url) is not None:
+                    parts.append("</a>")
+                elif tag in ("b", "strong", "i", "em"):
+                    parts.append(f"</{tag}>")
+                if node.tail:
+                    parts.append(rawhtml.text(node.tail))
+        body = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
+        return f"<pre>{body.rstrip(chr(10))}</pre>"
 
     def convert_blockquote(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._flush()
         body = join_blocks(self.render_blocks(el, depth))
-        if body:
-            self._blocks.append((QUOTE, prefix_lines(body, "> ", "> ")))
+        self._blocks.append((QUOTE, prefix_lines(body, "> ", "> ") if body else ">"))
 
     def convert_ul(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._list(el, depth, ordered=False)
@@ -418,32 +491,38 @@ class Converter:
 
     def _list(self, el, depth: int, ordered: bool) -> None:  # type: ignore[no-untyped-def]
         self._flush()
+        if not any(c.tag == "li" for c in el):
+            self.convert_block(el, depth)  # a <ul> used for indentation only
+            return
         items: list[list[tuple[str, str]]] = []
         loose = False
+        stray: list = []  # text and non-<li> children between items
+
+        def flush_stray() -> None:
+            blocks = self._render_nodes(stray, depth + 1)
+            stray.clear()
+            if not blocks:
+                return
+            if items:
+                items[-1].extend(blocks)  # e.g. an invalid <ul> directly in <ul>
+            else:
+                items.append(blocks)
+
         if el.text and not el.text.isspace():
-            items.append([(P, render_inline([el.text]))])
+            stray.append(el.text)
         for child in el:
-            tag = child.tag
-            if tag == "li":
+            if child.tag == "li":
+                if stray:
+                    flush_stray()
                 items.append(self.render_blocks(child, depth + 1))
                 if not loose:
                     loose = any(c.tag == "p" for c in child)
-            elif tag.__class__ is str:
-                blocks = self.render_blocks(child, depth + 1, content_only=False)
-                if tag in ("ul", "ol", "menu", "dir") and items:
-                    items[-1].extend(blocks)  # invalid <ul> in <ul>: belongs to the item before
-                elif blocks:
-                    items.append(blocks)
-            if child.tail and not child.tail.isspace():
-                para = render_inline([child.tail])
-                if para:
-                    if items:
-                        items[-1].append((P, para))
-                    else:
-                        items.append([(P, para)])
-        items = [i for i in items if i] or []
-        if not items and not len(el):
-            return
+                if child.tail and not child.tail.isspace():
+                    stray.append(child.tail)
+            else:
+                stray.append(child)
+        if stray:
+            flush_stray()
         if not loose:
             loose = any(not _tight_joinable(blocks) for blocks in items)
         prev_kind = self._blocks[-1][0] if self._blocks else ""
@@ -460,6 +539,8 @@ class Converter:
         for blocks in items:
             marker = f"{n}{delim} " if ordered else f"{delim} "
             n += 1
+            if blocks and blocks[0][0] == HR:
+                blocks[0] = (HR, "***")  # "- ---" would be one thematic break
             body = _join_item(blocks, loose)
             if body and _TASK.match(body):
                 body = "\\" + body
@@ -558,16 +639,20 @@ class Converter:
 
 
 def _tight_joinable(blocks: list[tuple[str, str]]) -> bool:
-    for (pk, _), (k, _) in zip(blocks, blocks[1:], strict=False):
-        if not _tight_sep_ok(pk, k):
-            return False
-    return True
+    return all(_tight_sep_ok(p, n) for p, n in zip(blocks, blocks[1:], strict=False))
 
 
-def _tight_sep_ok(prev: str, nxt: str) -> bool:
-    if prev in (FENCE, HEAD):
-        return True
-    return prev == P and nxt in _INTERRUPTS
+def _tight_sep_ok(prev: tuple[str, str], nxt: tuple[str, str]) -> bool:
+    """Whether `nxt` may start on the line right after `prev` and still parse as its own block."""
+    pk, nk = prev[0], nxt[0]
+    if pk in (FENCE, HEAD, HR):
+        return nk not in (TABLE, HTML)
+    if pk in (P, QUOTE) or pk in LIST_KINDS:
+        # a paragraph line here would be a lazy continuation of the one before
+        if nk in (FENCE, HEAD, QUOTE) or nk[:2] == "ul":
+            return True
+        return nk[:2] == "ol" and nxt[1][:2] in ("1.", "1)")
+    return False
 
 
 def _join_item(blocks: list[tuple[str, str]], loose: bool) -> str:

@@ -16,8 +16,6 @@ LAZY_ATTRS = (
     "data-lazy-src",
     "data-lazy",
     "data-url",
-    "data-hi-res-src",
-    "data-full-src",
     "data-actualsrc",
     "data-echo",
 )
@@ -62,20 +60,31 @@ def largest_srcset_candidate(srcset: str) -> str | None:
 
 
 def _tiny(img: lxml.html.HtmlElement) -> bool:
-    for attr in ("width", "height"):
-        v = (img.get(attr) or "").strip().lower().removesuffix("px")
-        if v in {"0", "1"}:
-            return True
-    return False
+    """A tracking pixel: every size it states is 0 or 1 (a lone height="0" is a layout quirk)."""
+    sizes = [(img.get(a) or "").strip().lower().removesuffix("px") for a in ("width", "height")]
+    given = [v for v in sizes if v]
+    return bool(given) and all(v in {"0", "1"} for v in given) and (len(given) == 2 or given[0] == "1")
+
+
+def _looks_like_url(v: str) -> bool:
+    # some scripts keep JSON or templates in data-src
+    return not v.startswith(("{", "[", "<")) and "{{" not in v and " " not in v.strip()
+
+
+def _same_image(a: str, b: str) -> bool:
+    """Two URLs of one image that differ only in scheme (http: vs protocol-relative)."""
+    return a.split("//", 1)[-1] == b.split("//", 1)[-1]
 
 
 def _raw_image_src(img: lxml.html.HtmlElement) -> str | None:
     get = img.get
+    src = get("src")
     for attr in LAZY_ATTRS:
         v = get(attr)
-        if v and not _is_placeholder(v):
-            return v.strip()
-    src = get("src")
+        if v and _looks_like_url(v) and not _is_placeholder(v):
+            v = v.strip()
+            # when src already holds this image, keep it as the page wrote it
+            return src.strip() if src and _same_image(src.strip(), v) else v
     if src and not _is_placeholder(src):
         return None if _tiny(img) else src.strip()
     for attr in SRCSET_ATTRS:

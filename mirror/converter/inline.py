@@ -184,6 +184,12 @@ def _escape_plain(piece: str, text: str, start: int, end: int, nxt: str, bracket
         piece = _ENTITY_LIKE.sub(lambda m: "\\" + m.group(), piece)
     if cell and "|" in piece:
         piece = piece.replace("|", "\\|")
+    if "!" in piece:
+        # "!" right before a link's "[" would turn the link into an image
+        if "![" in piece:
+            piece = piece.replace("![", "\\![")
+        if piece[-1] == "!" and end == len(text) and nxt == "[":
+            piece = piece[:-1] + "\\!"
     return piece
 
 
@@ -224,10 +230,25 @@ _LINK_BRACKET = re.compile(r"\][(\[:]")
 
 def render_inline(tokens: list, mode: int = PARA) -> str:
     """Markdown for one run of inline tokens (a paragraph, heading or table cell)."""
+    for t in tokens:
+        if t.__class__ is not str:
+            break
+    else:
+        return _render_text("".join(tokens), mode)
     segs = _layout(tokens, mode)
     if not segs:
         return ""
     return _serialize(segs, mode)
+
+
+def _render_text(text: str, mode: int) -> str:
+    """The common case of a run that is only page text: no spans, no breaks."""
+    if "\n" in text and _CJK.search(text):
+        text = _CJK_BREAK.sub("", text)
+    text = _WS_RUN.sub(" ", text).strip(" ")
+    if not text:
+        return ""
+    return _serialize([[_T, text]], mode)
 
 
 # Segment kinds after layout.
@@ -248,17 +269,29 @@ def _layout(tokens: list, mode: int) -> list:
             if _WS_ANY.search(tok) is None:
                 st.visible(segs, tok, True)
                 continue
-            parts = _WS_SPLIT.split(tok)
-            for idx, part in enumerate(parts):
-                if idx & 1:
-                    has_nl = "\n" in part or "\r" in part
-                    if st.pending_space:
-                        st.space_nl = st.space_nl or has_nl
-                    elif st.seen_visible:
-                        st.pending_space = True
-                        st.space_nl = has_nl
-                elif part:
-                    st.visible(segs, part, True)
+            if not tok.strip(" \t\n\r\f"):
+                if st.seen_visible and not st.pending_space:
+                    st.pending_space = True
+                    st.space_nl = "\n" in tok
+                elif st.pending_space and "\n" in tok:
+                    st.space_nl = True
+                continue
+            if "\n" in tok and _CJK.search(tok):
+                tok = _CJK_BREAK.sub("", tok)
+            body = _WS_RUN.sub(" ", tok)
+            if body[0] == " ":
+                if st.seen_visible and not st.pending_space:
+                    st.pending_space = True
+                    st.space_nl = "\n" in tok[: len(tok) - len(tok.lstrip(" \t\n\r\f"))]
+                body = body[1:]
+            trailing = body.endswith(" ")
+            if trailing:
+                body = body[:-1]
+            if body:
+                st.visible(segs, body, True)
+            if trailing and st.seen_visible:
+                st.pending_space = True
+                st.space_nl = "\n" in tok[len(tok.rstrip(" \t\n\r\f")):]
             continue
         cls = tok.__class__
         if cls is Open:
@@ -266,7 +299,11 @@ def _layout(tokens: list, mode: int) -> list:
         elif cls is Close:
             o = tok.opener
             if o in st.pending_opens:
-                st.pending_opens.remove(o)  # nothing inside: drop the span
+                if o.kind == "link":  # an empty link still links somewhere
+                    st.visible(segs, "", False)
+                    segs.append([_C, o])
+                else:
+                    st.pending_opens.remove(o)  # nothing inside: drop the span
             elif id(o) in st.opened:
                 segs.append([_C, o])
         elif cls is Raw:
@@ -278,9 +315,12 @@ def _layout(tokens: list, mode: int) -> list:
     # spans opened here but closed in a later paragraph end here
     open_stack: list = []
     for s in segs:
-        if s[0] == _O:
+        k = s[0]
+        if k == _T:
+            s[1] = "".join(s[1])
+        elif k == _O:
             open_stack.append(s[1])
-        elif s[0] == _C and s[1] in open_stack:
+        elif k == _C and s[1] in open_stack:
             open_stack.remove(s[1])
     for o in reversed(open_stack):
         segs.append([_C, o])
@@ -288,7 +328,10 @@ def _layout(tokens: list, mode: int) -> list:
 
 
 _WS_ANY = re.compile(r"[ \t\n\r\f]")
-_WS_SPLIT = re.compile(r"([ \t\n\r\f]+)")
+_CJK_CHARS = (r"\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+              r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
+# A source line break between two CJK characters is no space at all.
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK_CHARS}])[ \t\r\f]*\n[ \t\n\r\f]*(?=[{_CJK_CHARS}])")
 
 
 class _LayoutState:
@@ -312,20 +355,25 @@ class _LayoutState:
             self.seen_visible = False
         if self.pending_space:
             self.pending_space = False
-            if not (self.space_nl and _CJK.match(self.last_char) and _CJK.match(part[0])):
+            if not (self.space_nl and part and _CJK.match(self.last_char)
+                    and _CJK.match(part[0])):
                 if segs and segs[-1][0] == _T:
-                    segs[-1][1] += " "
+                    segs[-1][1].append(" ")
                 else:
-                    segs.append([_T, " "])
+                    segs.append([_T, [" "]])
         if self.pending_opens:
             for o in self.pending_opens:
                 segs.append([_O, o])
                 self.opened.add(id(o))
             self.pending_opens.clear()
-        if is_text and segs and segs[-1][0] == _T:
-            segs[-1][1] += part
+        if not part:
+            return
+        if not is_text:
+            segs.append([_R, part])
+        elif segs and segs[-1][0] == _T:
+            segs[-1][1].append(part)
         else:
-            segs.append([_T if is_text else _R, part])
+            segs.append([_T, [part]])
         self.seen_visible = True
         self.last_char = part[-1]
 
@@ -333,60 +381,71 @@ class _LayoutState:
 def _serialize(segs: list, mode: int) -> str:
     n = len(segs)
     # Whole-run facts that decide escaping.
-    texts = [s[1] for s in segs if s[0] == _T]
-    flat = "".join(texts)
+    if n == 1:
+        flat = segs[0][1] if segs[0][0] == _T else ""
+        raw_ticks = 0
+    else:
+        flat = "".join([s[1] for s in segs if s[0] == _T])
+        raw_ticks = sum(s[1].count("`") for s in segs if s[0] == _R)
     brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
-    raw_ticks = sum(s[1].count("`") for s in segs if s[0] == _R)
-    backticks = (flat.count("`") + raw_ticks) > 1 or ("`" in flat and mode == PARA)
+    backticks = "`" in flat and (flat.count("`") + raw_ticks) > 1
+    cell = mode == CELL
 
-    # Finals: the output string of each segment; delimiters are decided
-    # after text so they can look at their real neighbours.
+    # Finals: the output string of each segment.  Emphasis delimiters are
+    # decided last, so they can look at their real neighbours; until then
+    # they count as punctuation.
     final: list = [None] * n
     in_link = 0
     line_start = True
-    for i, s in enumerate(segs):
-        k = s[0]
+    last = "\n"
+    emphasis: list[int] = []
+    close_of: dict[int, int] = {}
+    for i in range(n):
+        k, v = segs[i]
         if k == _T:
-            text = s[1]
-            prev = _prev_char(segs, final, i)
             nxt = _next_char(segs, i)
-            out = escape_text(text, prev, nxt, brackets=brackets_anywhere or in_link > 0,
-                              backticks=backticks, cell=mode == CELL)
+            out = escape_text(v, last, nxt, brackets=brackets_anywhere or in_link > 0,
+                              backticks=backticks, cell=cell)
             if line_start and mode == PARA:
-                whole = i + 1 >= n or segs[i + 1][0] == _B
-                out = escape_line_start(out, whole)
+                out = escape_line_start(out, i + 1 >= n or segs[i + 1][0] == _B)
             final[i] = out
             line_start = False
+            if out:
+                last = out[-1]
         elif k == _R:
-            final[i] = s[1].replace("|", "\\|") if mode == CELL else s[1]
+            final[i] = v.replace("|", "\\|") if cell else v
             line_start = False
+            last = v[-1]
         elif k == _B:
             line_start = True
-        elif k == _O and s[1].kind == "link":
-            in_link += 1
-        elif k == _C and s[1].kind == "link":
-            in_link -= 1
-    # Links and raw HTML spans have fixed text.
-    close_of: dict[int, int] = {}
-    for i, s in enumerate(segs):
-        if s[0] == _O:
-            o = s[1]
-            if o.kind == "link":
-                final[i] = "["
-            elif o.kind == "html":
-                final[i] = o.data[0]
-        elif s[0] == _C:
-            o = s[1]
-            close_of[id(o)] = i
-            if o.kind == "link":
-                final[i] = o.data.replace("|", "\\|") if mode == CELL else o.data
-            elif o.kind == "html":
-                final[i] = o.data[1]
+            last = "\n"
+        elif k == _O:
+            kind = v.kind
+            if kind == "link":
+                in_link += 1
+                final[i] = last = "["
+            elif kind == "html":
+                final[i] = v.data[0]
+                last = ">"
+            else:
+                emphasis.append(i)
+                last = "*"
+        else:  # close
+            close_of[id(v)] = i
+            kind = v.kind
+            if kind == "link":
+                in_link -= 1
+                final[i] = v.data.replace("|", "\\|") if cell else v.data
+                last = final[i][-1]
+            elif kind == "html":
+                final[i] = v.data[1]
+                last = ">"
+            else:
+                last = "*"
     # Emphasis: outer spans first, so inner ones see their neighbours' choices.
-    for i, s in enumerate(segs):
-        if s[0] != _O or s[1].kind not in _DELIMS:
-            continue
-        j = close_of.get(id(s[1]))
+    for i in emphasis:
+        o = segs[i][1]
+        j = close_of.get(id(o))
         if j is None:
             final[i] = ""
             continue
@@ -394,7 +453,7 @@ def _serialize(segs: list, mode: int) -> str:
         op_next = _next_char_final(segs, final, i)
         cl_prev = _prev_char(segs, final, j)
         cl_next = _next_char_final(segs, final, j)
-        for o_txt, c_txt in _DELIMS[s[1].kind]:
+        for o_txt, c_txt in _DELIMS[o.kind]:
             d = o_txt[0]
             if d == "<":
                 final[i], final[j] = o_txt, c_txt
@@ -404,17 +463,26 @@ def _serialize(segs: list, mode: int) -> str:
             if _can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next):
                 final[i], final[j] = o_txt, c_txt
                 break
-    out: list[str] = []
-    brk = "<br>" if mode == CELL else " " if mode == HEADING else "\\\n"
-    for i, s in enumerate(segs):
-        if s[0] == _B:
-            out.append(brk)
-        else:
-            out.append(final[i])
-    result = "".join(out)
+    if n == 1:
+        result = final[0] or ""
+    else:
+        brk = "<br>" if cell else " " if mode == HEADING else "\\\n"
+        result = "".join([brk if segs[i][0] == _B else final[i] for i in range(n)])
     if mode == HEADING and result.endswith("#"):
         result = _escape_closing_hashes(result)
+    if result and (result[0] in _EDGE_SPACES or result[-1] in _EDGE_SPACES):
+        # Parsers strip Unicode spaces (nbsp, ideographic space) at the
+        # edges of a paragraph; as character references they stay.
+        head = len(result) - len(result.lstrip(_EDGE_SPACES))
+        tail = len(result.rstrip(_EDGE_SPACES))
+        if tail <= head:
+            return ""
+        result = ("".join(f"&#x{ord(c):X};" for c in result[:head]) + result[head:tail]
+                  + "".join(f"&#x{ord(c):X};" for c in result[tail:]))
     return result
+
+
+_EDGE_SPACES = "\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 
 
 _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")

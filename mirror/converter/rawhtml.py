@@ -56,6 +56,10 @@ ALLOWED: dict[str, dict] = {
     "strong": {},
     "del": {},
     "br": {},
+    "pre": {},
+    "b": {},
+    "i": {},
+    "a": {"title": lambda v: v.strip() or None},  # href is set by the caller after the URL check
 }
 
 
@@ -84,3 +88,8 @@ def end_tag(tag: str) -> str:
 def text(s: str) -> str:
     """Page text inside raw HTML: every '<' and '&' escaped, so it stays text."""
     return escape(s, quote=False)
+
+
+def attr(s: str) -> str:
+    """An attribute value, quoted for a double-quoted attribute."""
+    return escape(s, quote=True)

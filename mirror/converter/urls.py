@@ -14,6 +14,8 @@ _UNSAFE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "about", 
 
 def is_safe_url(url: str) -> bool:
     """False for URLs that run code or embed content (javascript:, vbscript:, data:, ...)."""
+    if url.startswith(("http://", "https://", "/", "#")) and url.isprintable():
+        return True
     m = _SCHEME.match(_SCHEME_NOISE.sub("", url))
     return not (m and m.group(1).lower() in _UNSAFE_SCHEMES)
 
@@ -26,7 +28,7 @@ def resolve_url(url: str | None, base_url: str | None) -> str | None:
     if url is None:
         return None
     url = url.strip()
-    if not url or not is_safe_url(url):
+    if not is_safe_url(url):
         return None
     if base_url and not url.startswith("#"):
         try:
