@@ -56,15 +56,23 @@ def test_long_url_is_about_500_chars() -> None:
     assert decode(qr_png(LONG_URL)) == [LONG_URL]
 
 
-def test_every_mask_decodes_and_matches_segno() -> None:
-    # Versions with and without alignment patterns and version information,
-    # and version 32, whose alignment spacing breaks the general formula.
-    for data in ["hi", PAGE_URL, "v" * 150, "w" * 400, "x" * 1000, "y" * 2300]:
-        for mask in range(8):
-            expected = segno.make_qr(data, error="m", boost_error=False, mask=mask)
-            rows = qr._rows(data, mask)
-            assert rows == ["".join(map(str, row)) for row in expected.matrix], (data[:5], mask)
-        assert decode(qr._png(qr._rows(data, mask), 2)) == [data]
+@pytest.mark.parametrize(
+    ("data", "masks"),
+    [
+        ("hi", range(8)),  # version 1: no alignment pattern
+        (PAGE_URL, range(8)),  # version 5
+        ("v" * 150, range(8)),  # version 8: version information
+        ("w" * 400, (1, 4)),  # version 15
+        ("z" * 1500, (2, 7)),  # version 32, whose alignment spacing breaks the formula
+        ("y" * 2300, (3, 6)),  # version 40
+    ],
+    ids=["v1", "v5", "v8", "v15", "v32", "v40"],
+)
+def test_remasked_symbol_is_exactly_segnos(data: str, masks: range | tuple[int, ...]) -> None:
+    for mask in masks:
+        expected = segno.make_qr(data, error="m", boost_error=False, mask=mask)
+        assert qr._rows(data, mask) == ["".join(map(str, row)) for row in expected.matrix], mask
+    assert decode(qr._png(qr._rows(data, masks[-1]), 2)) == [data]
 
 
 def test_forced_masks_all_decode() -> None:
