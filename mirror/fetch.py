@@ -461,6 +461,7 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str | None = None,
         encoding: str | None = None,
+        max_bytes: int | None = None,
     ) -> Fetched:
         """Fetch `url`, following redirects; raises FetchError (a subclass) on any failure.
 
@@ -468,7 +469,8 @@ class Fetcher:
         unchanged page comes back as `Fetched(not_modified=True)` with no body.
         `encoding` forces the charset used to decode the text. Binary types
         (image/*, audio/*, video/*, font/*, application/octet-stream, pdf, zip)
-        come back with empty `text` and `encoding`.
+        come back with empty `text` and `encoding`. `max_bytes` overrides the
+        setting of the same name for this request (e.g. a smaller cap for images).
         """
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
@@ -478,7 +480,7 @@ class Fetcher:
         current = url
         visited: list[str] = []
         while True:
-            reply = self._exchange(url, current, headers)
+            reply = self._exchange(url, current, headers, max_bytes or self.settings.max_bytes)
             if reply.status not in _REDIRECTS:
                 break
             location = reply.headers.get("Location", "").strip()
@@ -525,7 +527,7 @@ class Fetcher:
             last_modified=reply.headers.get("Last-Modified"),
         )
 
-    def _exchange(self, origin: str, url: str, headers: Mapping[str, str]) -> _Reply:
+    def _exchange(self, origin: str, url: str, headers: Mapping[str, str], limit: int) -> _Reply:
         """One hop: policy check, then attempts with backoff until success or no retry left."""
         local = self.is_local(url)
         if not local:
@@ -539,7 +541,7 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                reply = self._attempt(origin, url, headers, local)
+                reply = self._attempt(origin, url, headers, local, limit)
             except _Transient as transient:
                 if attempt >= settings.retries:
                     raise transient.error from None
@@ -565,7 +567,9 @@ class Fetcher:
                 gate = self._gates[key] = _HostGate(self.settings.per_host, self.settings.delay)
             return gate
 
-    def _attempt(self, origin: str, url: str, headers: Mapping[str, str], local: bool) -> _Reply:
+    def _attempt(
+        self, origin: str, url: str, headers: Mapping[str, str], local: bool, limit: int
+    ) -> _Reply:
         gate = _HostGate(1, 0.0) if local else self._gate(url)
         timeout = self.settings.timeout
         with gate.slot():
@@ -585,7 +589,9 @@ class Fetcher:
                     timeout=(timeout, timeout),
                 )
                 status = response.status_code
-                content = self._read_body(origin, response, watch) if 200 <= status < 300 else b""
+                content = (
+                    self._read_body(origin, response, watch, limit) if 200 <= status < 300 else b""
+                )
                 if watch.expired:
                     raise too_slow
                 return _Reply(status, response.reason or "", response.headers, content)
@@ -616,8 +622,9 @@ class Fetcher:
                 if response is not None:
                     response.close()
 
-    def _read_body(self, origin: str, response: requests.Response, watch: _Watch) -> bytes:
-        limit = self.settings.max_bytes
+    def _read_body(
+        self, origin: str, response: requests.Response, watch: _Watch, limit: int
+    ) -> bytes:
         too_large = TooLarge(origin, f"larger than max_bytes ({limit} bytes)")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:

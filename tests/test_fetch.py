@@ -347,6 +347,14 @@ def test_body_over_max_bytes_is_refused(server: Loopback) -> None:
     assert "max_bytes" in str(caught.value)
 
 
+def test_max_bytes_can_be_lowered_per_request(server: Loopback) -> None:
+    server.routes["/img"] = lambda h: reply(h, 200, b"x" * 5000, {"Content-Type": "image/png"})
+    with fetcher(max_bytes=10_000) as f:
+        assert len(f.get(server.url("/img")).content) == 5000
+        with pytest.raises(TooLarge, match=r"max_bytes \(4000 bytes\)"):
+            f.get(server.url("/img"), max_bytes=4000)
+
+
 def test_body_without_length_over_max_bytes_is_refused(server: Loopback) -> None:
     def unsized(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
