@@ -149,7 +149,7 @@ def load_config(path: Path | str = DEFAULT_PATH) -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(path, "", "no such config file (create one with `mirror init`)") from None
+        raise ConfigError(path, "", "no such config file (create one with `mirror init DIR`)") from None
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read the config file: {exc.strerror or exc}") from None
     try:
