@@ -295,6 +295,7 @@ class CachedShortener:
         self, shortener: Shortener, cache: MutableMapping[str, str], max_failures: int = 3
     ) -> None:
         self.shortener = shortener
+        self.provider = shortener.provider
         self.cache = cache
         self.max_failures = max_failures
         self.failures = 0  # consecutive
