@@ -353,6 +353,10 @@ class Manifest:
         """Files the live pages of `folder` put there: each page and its QR image."""
         return 2 * self._folders.get(folder.lower(), 0)
 
+    def assets(self) -> set[str]:
+        """The localised images live pages use; any other file under the assets folder is unused."""
+        return {a for r in self._records.values() if not r.removed for a in r.assets}
+
     def short_urls(self) -> dict[str, str]:
         """Cached short URLs by page path (the page's public URL is a function of its path)."""
         return {r.path: r.short_url for r in self._records.values() if r.short_url}
@@ -398,9 +402,26 @@ class Manifest:
         record = self.get(url)
         if record is None or record.removed:
             return record
-        retired = dataclasses.replace(record, removed=True)
+        # A tombstone keeps what says "this URL had this page" and drops the rest: tombstones
+        # pile up over the years, and the page they described is gone.
+        retired = dataclasses.replace(
+            record, removed=True, title="", content_hash="", short_url="", original_url="", etag="",
+            last_modified="", assets=(),
+        )
         self._put(retired)
         return retired
+
+    def prune(self, retired_before: str) -> int:
+        """Forget retired articles first seen before `retired_before` (an ISO date), once no
+        source lists them any more; returns how many. Their paths become free again."""
+        cutoff = _sort_time(retired_before)
+        old = [
+            key for key, r in self._records.items()
+            if r.removed and (_sort_time(r.first_seen) or _sort_time(r.published)) < cutoff
+        ]
+        for key in old:
+            self.remove(key)
+        return len(old)
 
     def remove(self, url: str) -> Record | None:
         """Forget an article entirely (it becomes new again); the removed record, or None."""

@@ -311,6 +311,25 @@ def test_retire_keeps_the_article_known_but_out_of_indexes() -> None:
     assert m.remove("https://example.com/news/1.html") is None
 
 
+def test_tombstones_are_slim_and_old_ones_can_be_pruned() -> None:
+    m = Manifest([
+        rec(1, first_seen="2026-01-05", short_url="https://s.example/1", assets=("assets/aa/1.jpg",)),
+        rec(2, first_seen="2026-06-05", assets=("assets/bb/2.jpg",)),
+        rec(3, first_seen="2025-12-01"),
+    ])
+    assert m.assets() == {"assets/aa/1.jpg", "assets/bb/2.jpg"}
+    tomb = m.retire("https://example.com/news/1.html")
+    assert (tomb.url, tomb.path, tomb.first_seen, tomb.removed) == (
+        "https://example.com/news/1.html", "pages/news/2026-11/1.md", "2026-01-05", True)
+    assert (tomb.title, tomb.short_url, tomb.assets) == ("", "", ())
+    assert m.assets() == {"assets/bb/2.jpg"}
+    m.retire("https://example.com/news/2.html")
+    assert m.prune("2026-03-01") == 1  # only the retired one first seen before March
+    assert m.is_new("https://example.com/news/1.html")
+    assert not m.is_new("https://example.com/news/2.html")
+    assert not m.is_new("https://example.com/news/3.html")  # old, but live
+
+
 def test_by_channel_is_newest_first_and_deterministic() -> None:
     m = Manifest([
         rec("old", published="2026-11-01T08:00:00Z", first_seen="2026-11-01"),
