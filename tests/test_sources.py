@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,6 +140,21 @@ def test_feed_body_that_names_a_local_file_is_not_opened(
     url = serve(httpserver, "/trick.xml", str(secret), "application/rss+xml")
     with pytest.raises(SourceError):
         entries(profile("feed", url=url), fetcher)
+
+
+def test_entity_bomb_in_a_feed_is_defused(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    levels = "".join(f'<!ENTITY lol{i + 1} "{f"&lol{i};" * 10}">' for i in range(9))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{levels}]>'
+        '<rss version="2.0"><channel><item><title>&lol9;</title>'
+        "<link>https://news.example/a.html</link></item></channel></rss>"
+    )
+    url = serve(httpserver, "/bomb.xml", bomb, "application/rss+xml")
+    started = time.monotonic()
+    found = entries(profile("feed", url=url), fetcher)
+    assert time.monotonic() - started < 1.0
+    assert [e.url for e in found] == ["https://news.example/a.html"]
+    assert len(found[0].title or "") < 50  # not expanded
 
 
 def test_limit_caps_entries(httpserver: HTTPServer, fetcher: Fetcher) -> None:
