@@ -107,11 +107,14 @@ def _compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement
 
 
 @functools.lru_cache(maxsize=64)
-def _text_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns))
-    except re.error as err:
-        raise ValueError(f"invalid remove_text pattern in {patterns!r}: {err}") from None
+def _text_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as err:
+            raise ValueError(f"invalid remove_text pattern {pattern!r}: {err}") from None
+    return tuple(compiled)
 
 
 def is_hidden(el: HtmlElement) -> bool:
@@ -179,11 +182,13 @@ def remove_matching_text(content: HtmlElement, patterns: tuple[str, ...]) -> Non
     """Drop the smallest blocks whose text matches one of `patterns`."""
     if not patterns:
         return
-    rx = _text_patterns(tuple(patterns))
-    matched = [
-        el for el in content.iter(*BLOCKS)
-        if el is not content and rx.search(SPACES.sub(" ", el.text_content()).strip())
-    ]
+    rxs = _text_patterns(tuple(patterns))
+    matched = []
+    for el in content.iter(*BLOCKS):
+        if el is not content:
+            text = SPACES.sub(" ", el.text_content()).strip()
+            if any(rx.search(text) for rx in rxs):
+                matched.append(el)
     hits = set(matched)
     for el in matched:
         if not any(d in hits for d in el.iterdescendants(*BLOCKS)):

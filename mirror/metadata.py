@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -181,6 +182,19 @@ def _json_ld(scripts: list[str]) -> dict[str, str | None]:
     return found
 
 
+def _ld_title(ld: dict[str, str | None], page_title: str) -> str | None:
+    headline, name = ld.get("title"), ld.get("title_name")
+    if headline and name and headline != name:
+        # Sites disagree on which of the two is the title (Wikipedia puts a
+        # description in headline): the one the <title> repeats wins, else name.
+        from mirror.readable import text_similarity
+
+        if text_similarity(page_title, headline) > 0.75 and text_similarity(page_title, name) <= 0.75:
+            return headline
+        return name
+    return headline or name
+
+
 def _suffix_parts(title: str) -> list[tuple[str, str]]:
     """(head, tail) splits of a title at each separator, last separator first."""
     parts = []
@@ -195,17 +209,29 @@ def _norm(s: str) -> str:
     return re.sub(r"\W+", "", s.lower())
 
 
-def strip_site_name(title: str, site_name: str | None, page_title: str = "") -> str:
-    """`title` without a trailing " - Site" when the site is named so or the <title> ends the same way."""
+def strip_site_name(title: str, site_name: str | None, page_title: str = "", h1: str = "",
+                    host: str = "") -> str:
+    """`title` without a trailing " - Site" when that part is the site's name.
+
+    It is when it equals the site name (og:site_name), when the <title> ends
+    the same way while saying something else, when the page's <h1> is the
+    part before it, or when it spells the host name ("Example" on example.com).
+    """
     if not title:
         return title
     site = _norm(site_name or "")
     page_tails = {_norm(t) for _, t in _suffix_parts(page_title)} if page_title != title else set()
+    heading = _norm(h1)
+    host_letters = _norm(host.removeprefix("www."))
     for head, tail in _suffix_parts(title):
         t = _norm(tail)
-        if t and (t == site or t in page_tails) and len(head) >= 3:
+        if len(head) < 3 or not t:
+            continue
+        if t == site or t in page_tails or (heading and _norm(head) == heading) or (
+            len(t) >= 3 and host_letters and t in host_letters
+        ):
             return head
-        # "Site | Title" when the leading part is the site name
+    # "Site | Title" when the leading part is the site name
     for head, tail in reversed(_suffix_parts(title)):
         if site and _norm(head) == site and len(tail) >= 3:
             return tail
@@ -293,10 +319,15 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
         lang = values.get("content-language") or values.get("og:locale") or values.get("language")
         meta.lang = clean_text(lang).replace("_", "-") or None
 
-    title = clean_text(values.get("og:title") or values.get("twitter:title") or ld.get("title")
-                       or ld.get("title_name") or meta.h1 or meta.page_title)
+    # An <h1> is often a site's logo or a section name: it is the title only
+    # when the <title> repeats it (minus the site name) or there is no <title>.
+    h1 = meta.h1 if meta.h1 and (not meta.page_title or _norm(meta.h1) in _norm(meta.page_title)) \
+        else ""
+    title = clean_text(values.get("og:title") or values.get("twitter:title")
+                       or _ld_title(ld, meta.page_title) or h1 or meta.page_title or meta.h1)
     if strip_suffix:
-        title = strip_site_name(title, meta.site_name, meta.page_title)
+        host = urlsplit(url).hostname or "" if url else ""
+        title = strip_site_name(title, meta.site_name, meta.page_title, meta.h1, host)
     meta.title = title
 
     candidates = sorted(dates)

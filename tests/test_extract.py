@@ -1,0 +1,328 @@
+"""Article extraction: the article text and nothing else, metadata, rules, URLs and the rewrite hook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import lxml.html
+import pytest
+from markdown_it import MarkdownIt
+
+from mirror.extract import compile_selector, extract_article, extract_markdown
+from mirror.model import ExtractRules
+
+PARAS = [
+    "The river authority said on Tuesday that the new flood barrier, built over four years, "
+    "had passed its first winter without a single failure, despite record rainfall.",
+    "Engineers credited the design of the sluice gates, which open automatically when the "
+    "water level upstream rises faster than twenty centimetres an hour, with the result.",
+    "Residents of the lower town, who were evacuated twice in the decade before the barrier "
+    "was built, said they finally felt safe enough to renovate their ground floors.",
+    "The authority will publish a full report on the barrier's performance in the spring, "
+    "including the maintenance costs, which critics had said would be far too high.",
+]
+
+PAGE = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<title>Flood barrier passes its first winter | Valley Gazette</title>
+<meta property="og:site_name" content="Valley Gazette">
+<meta property="og:title" content="Flood barrier passes its first winter | Valley Gazette">
+<meta property="og:description" content="The new barrier held.">
+<meta property="article:published_time" content="2024-03-05T08:30:00+01:00">
+<meta name="author" content="Ada Brook">
+<link rel="canonical" href="/news/flood-barrier">
+<link rel="shortlink" href="https://vg.example/s/42">
+<script>window.tracker = function () {{ document.write('<p>TRACKED</p>'); }};</script>
+<style>.x {{ color: red }}</style>
+</head>
+<body class="has-ads">
+<header class="site-header"><nav class="menu"><a href="/">Home</a> <a href="/news">News</a>
+  <a href="/sport">Sport</a></nav></header>
+<div class="page">
+<main>
+<article class="post-with-share">
+  <h1>Flood barrier passes its first winter</h1>
+  <div class="byline">By Ada Brook</div>
+  <div class="share-buttons"><a href="https://social.example/share?u=1">Share on Social</a>
+    <button onclick="share()">Copy link</button></div>
+  <p>{PARAS[0]} <span style="display:none">HIDDEN SPAN TEXT</span></p>
+  <figure><img src="/img/barrier.jpg" alt="The barrier" onerror="alert(1)">
+    <figcaption>The barrier at dawn.</figcaption></figure>
+  <p>{PARAS[1]} See <a href="reports/2023.html" onclick="steal()">last year's report</a>.</p>
+  <div class="ad-slot" id="div-gpt-ad-123"><ins class="adsbygoogle">ADVERT TEXT</ins></div>
+  <p>{PARAS[2]} <a href="javascript:alert(1)">CLICK</a> <a href="JaVa&#x09;ScRiPt:alert(2)">ME</a></p>
+  <aside class="newsletter-signup"><p>SUBSCRIBE to our newsletter for daily updates!</p>
+    <form action="/subscribe"><input name="email"><button>Sign up</button></form></aside>
+  <p>{PARAS[3]}</p>
+  <img src="https://pixel.example/track.gif" width="1" height="1" alt="">
+  <p hidden>HIDDEN PARAGRAPH</p>
+  <div aria-hidden="true">ARIA HIDDEN</div>
+  <script>document.write("INLINE SCRIPT")</script>
+  <iframe src="https://ads.example/frame.html">IFRAME ADS</iframe>
+</article>
+<section class="related-links"><h2>Related stories</h2><ul>
+  <li><a href="/a">RELATED ONE headline here</a></li><li><a href="/b">RELATED TWO headline</a></li></ul></section>
+<div id="comments" class="comments"><h3>Comments</h3>
+  <p>COMMENT: great article, really enjoyed it, thanks for writing.</p></div>
+</main>
+<aside class="sidebar"><h3>Most read</h3><ul><li><a href="/x">SIDEBAR LINK one</a></li></ul></aside>
+</div>
+<footer class="site-footer"><p>FOOTER copyright Valley Gazette</p></footer>
+</body></html>"""
+
+JUNK = [
+    "Home", "Sport", "Share on Social", "Copy link", "HIDDEN SPAN TEXT", "ADVERT TEXT",
+    "SUBSCRIBE", "Sign up", "HIDDEN PARAGRAPH", "ARIA HIDDEN", "INLINE SCRIPT", "IFRAME ADS",
+    "RELATED ONE", "COMMENT:", "SIDEBAR LINK", "FOOTER copyright", "TRACKED", "color: red",
+]
+
+MD = MarkdownIt("commonmark").enable("table")
+
+
+def rendered(markdown: str) -> str:
+    return MD.render(markdown)
+
+
+def test_article_text_kept_and_junk_removed():
+    article = extract_article(PAGE, "https://gazette.example/news/2024/flood.html")
+    text = article.markdown
+    for para in PARAS:
+        for sentence_start in (para[:60], para[-50:]):
+            assert sentence_start in " ".join(text.split()), sentence_start
+    for junk in JUNK:
+        assert junk not in text, junk
+    assert "The barrier at dawn." in text
+    html = rendered(text).lower()
+    for bad in ("<script", "onerror", "onclick", "javascript:", "<iframe", "<form", "<button"):
+        assert bad not in html, bad
+    # The title is printed by the page template, not repeated in the body.
+    assert "Flood barrier passes its first winter" not in text
+
+
+def test_metadata_from_the_page():
+    article = extract_article(PAGE, "https://gazette.example/news/2024/flood.html")
+    assert article.title == "Flood barrier passes its first winter"
+    assert article.site_name == "Valley Gazette"
+    assert article.published == datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
+    assert article.published.tzinfo is not None
+    assert article.author == "Ada Brook"
+    assert article.canonical_url == "https://gazette.example/news/flood-barrier"
+    assert article.short_url == "https://vg.example/s/42"
+    assert article.description == "The new barrier held."
+    assert article.lang == "en-GB"
+    assert article.url == "https://gazette.example/news/2024/flood.html"
+
+
+def test_urls_resolved_and_listed_in_order():
+    article = extract_article(PAGE, "https://gazette.example/news/2024/flood.html")
+    assert article.images == ["https://gazette.example/img/barrier.jpg"]
+    assert article.links == ["https://gazette.example/news/2024/reports/2023.html"]
+    assert "](https://gazette.example/news/2024/reports/2023.html)" in article.markdown
+    assert "(https://gazette.example/img/barrier.jpg" in article.markdown
+
+
+def test_base_element_sets_the_base_url():
+    page = PAGE.replace("<head>", '<head><base href="https://cdn.example/root/">')
+    article = extract_article(page, "https://gazette.example/news/2024/flood.html")
+    assert article.images == ["https://cdn.example/img/barrier.jpg"]
+    assert article.links == ["https://cdn.example/root/reports/2023.html"]
+
+
+def test_rewrite_hook_sees_absolute_urls_and_its_changes_are_kept():
+    seen: list[str] = []
+
+    def rewrite(content: lxml.html.HtmlElement) -> None:
+        for a in content.iter("a"):
+            if a.get("href") is None:  # a link whose unsafe URL was removed
+                continue
+            seen.append(a.get("href"))
+            a.set("href", "https://mirror.example/" + a.get("href").rsplit("/", 1)[-1])
+        for img in content.iter("img"):
+            seen.append(img.get("src"))
+            img.set("src", "../assets/ab/abc.jpg")
+
+    article = extract_article(PAGE, "https://gazette.example/news/2024/flood.html", rewrite=rewrite)
+    assert seen == [
+        "https://gazette.example/news/2024/reports/2023.html",
+        "https://gazette.example/img/barrier.jpg",
+    ]
+    assert article.links == ["https://mirror.example/2023.html"]
+    assert article.images == ["../assets/ab/abc.jpg"]
+    assert "](https://mirror.example/2023.html)" in article.markdown
+    assert "../assets/ab/abc.jpg" in article.markdown
+    assert "gazette.example/img" not in article.markdown
+
+
+def test_content_selector_css_and_xpath():
+    for selector in ("article.post-with-share", "//article", "(//main/article)[1]"):
+        article = extract_article(
+            PAGE, "https://gazette.example/n", rules=ExtractRules(content=selector)
+        )
+        text = " ".join(article.markdown.split())
+        assert PARAS[0][:60] in text and PARAS[3][:60] in text
+        assert "RELATED ONE" not in text and "SIDEBAR LINK" not in text
+        for junk in ("ADVERT TEXT", "HIDDEN SPAN TEXT", "INLINE SCRIPT", "SUBSCRIBE", "Copy link"):
+            assert junk not in text, (selector, junk)
+
+
+def test_rules_remove_and_remove_text():
+    rules = ExtractRules(
+        content="article",
+        remove=("figure", "//p[contains(., 'Residents')]"),
+        remove_text=(r"^The authority will publish",),
+    )
+    article = extract_article(PAGE, "https://gazette.example/n", rules=rules)
+    text = " ".join(article.markdown.split())
+    assert "The barrier at dawn" not in text
+    assert "Residents of the lower town" not in text
+    assert "full report" not in text
+    assert PARAS[0][:60] in text and PARAS[1][:60] in text
+
+
+def test_remove_text_drops_only_the_smallest_matching_block():
+    page = (
+        "<html><body><article><div><p>Keep this first paragraph of real text.</p>"
+        "<p>Support our journalism: subscribe today for only one euro.</p>"
+        "<p>Keep this last paragraph too.</p></div></article></body></html>"
+    )
+    rules = ExtractRules(content="article", remove_text=(r"Support our journalism",))
+    text = extract_article(page, rules=rules).markdown
+    assert "Keep this first" in text and "Keep this last" in text
+    assert "subscribe" not in text
+
+
+def test_rules_title_date_author():
+    page = (
+        "<html><head><title>Home</title></head><body><h2 class='t'>Real headline</h2>"
+        "<span class='when'>2023-11-02 14:05</span><span class='who'>Bo Chen</span>"
+        "<div id='body'><p>Some text that is long enough, with commas, to be content.</p></div>"
+        "</body></html>"
+    )
+    rules = ExtractRules(title="h2.t", date="//span[@class='when']", author=".who", content="#body")
+    article = extract_article(page, rules=rules)
+    assert article.title == "Real headline"
+    assert article.published == datetime(2023, 11, 2, 14, 5, tzinfo=UTC)
+    assert article.author == "Bo Chen"
+    assert "Some text" in article.markdown
+
+
+@pytest.mark.parametrize("bad", ["div[", "//div[", "(//p", "p::nonsense-pseudo", ""])
+def test_invalid_selector_raises_value_error_naming_it(bad):
+    with pytest.raises(ValueError) as err:
+        compile_selector(bad)
+    assert repr(bad) in str(err.value)
+    with pytest.raises(ValueError):
+        extract_article(PAGE, rules=ExtractRules(content=bad or "div["))
+
+
+def test_compile_selector_selects():
+    root = lxml.html.fromstring("<div><p class='a'>1</p><p>2</p></div>")
+    assert [e.text for e in compile_selector("p.a")(root)] == ["1"]
+    assert [e.text for e in compile_selector("//p")(root)] == ["1", "2"]
+    assert compile_selector("(count(//p))")(root) == []  # a number selects no element
+
+
+def test_bytes_in_gbk_are_decoded():
+    body = "".join(f"<p>{'北京今日天气晴朗，气温适宜，市民纷纷外出游玩，公园里人山人海。' * 3}</p>" for _ in range(4))
+    page = (
+        '<html><head><meta charset="gbk"><title>天气新闻</title></head><body><article>'
+        f"<h1>天气新闻</h1>{body}</article></body></html>"
+    ).encode("gbk")
+    article = extract_article(page, "https://news.example/a")
+    assert "北京今日天气晴朗" in article.markdown
+    assert article.title == "天气新闻"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"", b"   ", b"\x00\x01\x02\xff\xfe" * 1000, "\x00".join("abc"), "<", "<html",
+        "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
+        "<html><body>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</body></html>",
+        "<table><tr><td><table><tr><td>" * 50, "<<<>>>&&&;;;", "\ufeff<p>bom</p>",
+        bytes(range(256)) * 50,
+    ],
+)
+def test_garbage_never_raises(junk):
+    article = extract_article(junk, "https://x.example/")
+    assert isinstance(article.markdown, str)
+    assert "<script" not in article.markdown
+
+
+def test_hopeless_input_gives_empty_markdown():
+    assert extract_article(b"").markdown == ""
+    assert extract_article("   ").markdown == ""
+    assert extract_markdown("", "") == ""
+
+
+def test_lazy_images_and_noscript_fallback_use_the_real_source():
+    page = (
+        "<html><body><article>"
+        f"<p>{PARAS[0]}</p>"
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/real/one.jpg" alt="one">'
+        f"<p>{PARAS[1]}</p>"
+        '<img src="/placeholder.gif" alt="two"><noscript><img src="/real/two.jpg" alt="two"></noscript>'
+        f"<p>{PARAS[2]}</p></article></body></html>"
+    )
+    article = extract_article(page, "https://site.example/post")
+    assert article.images == ["https://site.example/real/one.jpg", "https://site.example/real/two.jpg"]
+    assert "noscript" not in article.markdown
+
+
+def test_video_embeds_kept_other_iframes_dropped():
+    page = (
+        "<html><body><article>"
+        f"<p>{PARAS[0]}</p>"
+        '<iframe src="https://www.youtube.com/embed/abc123"></iframe>'
+        f"<p>{PARAS[1]}</p>"
+        '<iframe src="https://widgets.example/poll"></iframe>'
+        f"<p>{PARAS[2]}</p></article></body></html>"
+    )
+    article = extract_article(page, "https://site.example/post", rules=ExtractRules(content="article"))
+    assert "youtube.com/embed/abc123" in article.markdown
+    assert "widgets.example" not in article.markdown
+
+
+def test_code_language_class_survives_for_the_converter():
+    page = (
+        "<html><body><article>"
+        f"<p>{PARAS[0]}</p>"
+        '<pre><code class="language-python hljs foo">print("hi")</code></pre>'
+        f"<p>{PARAS[1]}</p></article></body></html>"
+    )
+    seen = []
+    extract_article(page, rules=ExtractRules(content="article"),
+                    rewrite=lambda c: seen.extend(e.get("class") for e in c.iter("code")))
+    assert seen == ["language-python"]
+
+
+def test_tables_lists_and_headings_survive_extraction():
+    rows = "".join(f"<tr><td>City {i}</td><td>{i * 1000}</td><td>{i}%</td></tr>" for i in range(12))
+    page = (
+        "<html><head><title>Population report</title></head><body><div id='wrap'><article>"
+        "<h1>Population report</h1>"
+        f"<p>{PARAS[0]}</p><h2>By city</h2>"
+        f"<table><thead><tr><th>City</th><th>People</th><th>Growth</th></tr></thead>{rows}</table>"
+        f"<p>{PARAS[1]}</p><ul><li>First point, with detail.</li><li>Second point.</li></ul>"
+        f"<p>{PARAS[2]}</p></article></div></body></html>"
+    )
+    md = extract_article(page).markdown
+    assert "| City |" in md.replace("|City|", "| City |") or "<table" in md
+    assert "City 11" in md
+    assert "## By city" in md
+    assert "First point" in md and "Second point" in md
+
+
+def test_class_heuristics_do_not_remove_the_article():
+    # The article's own container carries junk-looking class names.
+    page = (
+        "<html><body class='ads-enabled'><div class='share-wrapper comments-open'>"
+        + "".join(f"<p>{p}</p>" for p in PARAS)
+        + "</div></body></html>"
+    )
+    for rules in (None, ExtractRules(content="div.share-wrapper")):
+        md = " ".join(extract_article(page, rules=rules).markdown.split())
+        for p in PARAS:
+            assert p[:60] in md
