@@ -222,17 +222,21 @@ def listing_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
     found: list[Entry] = []
     page_url: str | None = profile.url
     visited: set[str] = set()
-    while page_url and len(visited) < max(1, profile.max_pages):
+    pages = 0
+    while page_url and pages < max(1, profile.max_pages):
+        pages += 1
         visited.add(page_url)
         try:
             fetched = fetcher.get(page_url, encoding=profile.encoding)
-        except FetchError as err:
-            if len(visited) == 1:
-                raise SourceError(
-                    f"source {profile.name!r}: cannot fetch the listing page: {err}"
-                ) from None
-            break  # keep what the earlier pages gave
-        doc, base = _parse_page(profile, fetched.text, fetched.final_url)
+            doc, base = _parse_page(profile, fetched.text, fetched.final_url)
+        except (FetchError, SourceError) as err:
+            if pages > 1:
+                break  # a later page failed: keep what the earlier pages gave
+            if isinstance(err, SourceError):
+                raise
+            raise SourceError(
+                f"source {profile.name!r}: cannot fetch the listing page: {err}"
+            ) from None
         visited.add(fetched.final_url)
         for node in _select(select_item, doc):
             href, title = _link_of(node)

@@ -280,3 +280,18 @@ def test_files_source_reads_canonical_or_file_uri(tmp_path: Path) -> None:
 def test_files_source_missing_path_is_a_source_error(tmp_path: Path) -> None:
     with Fetcher(SETTINGS) as f, pytest.raises(SourceError, match="does not exist"):
         entries(profile("files", path=tmp_path / "nope"), f)
+
+
+def test_listing_keeps_earlier_pages_when_a_later_one_fails(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    serve(httpserver, "/list", listing_page(1, "/broken"), "text/html")
+    httpserver.expect_request("/broken").respond_with_data("", status=500)
+    src = profile(
+        "listing", url=httpserver.url_for("/list"), item="li.story", next_page="a.next", max_pages=5
+    )
+    assert [e.title for e in entries(src, fetcher)] == ["Story 1.0", "Story 1.1"]
+    with pytest.raises(
+        SourceError, match=r"source 'news': cannot fetch the listing page: .*HTTP 500"
+    ):
+        entries(profile("listing", url=httpserver.url_for("/broken"), item="a"), fetcher)
