@@ -229,7 +229,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                 continue
             if not el.get("src"):
                 el.set("src", el.get("data-src") or "")
-        if tag == "form":
+        if tag == "form" and el is not content:
             # Some sites wrap the whole page in one <form>: keep what it holds when that is the article.
             (unwrap if len(el.text_content()) > total / 2 else drop).append(el)
         if not attrib:
