@@ -47,18 +47,20 @@ _CJK_RANGES = (
     (0xF900, 0xFAFF),  # CJK compatibility ideographs
     (0x20000, 0x323AF),  # CJK extensions B..H
 )
-# Extensions that say "a page", not "what the page is": dropped from ids.
-_PAGE_EXTENSIONS = frozenset(
-    ["html", "htm", "shtml", "shtm", "xhtml", "phtml", "php", "php3", "php4", "php5", "asp", "aspx", "jsp", "jspx", "cgi", "pl", "cfm", "do", "action"]
-)
 # Extensions of scripts that take the article's id in the query string.
-_SCRIPT_EXTENSIONS = frozenset(["php", "php3", "php4", "php5", "phtml", "asp", "aspx", "jsp", "jspx", "cgi", "pl", "cfm", "do", "action"])
+_SCRIPT_EXTENSIONS = frozenset(
+    ["php", "php3", "php4", "php5", "phtml", "asp", "aspx", "jsp", "jspx", "cgi", "pl", "cfm", "do",
+     "action"]
+)
+# Extensions that say "a page", not "what the page is": dropped from ids.
+_PAGE_EXTENSIONS = _SCRIPT_EXTENSIONS | {"html", "htm", "shtml", "shtm", "xhtml"}
 # Path stems that name a folder's default document, not an article.
 _INDEX_STEMS = frozenset(["index", "default", "home", "main"])
 # Stems of article-viewing scripts: "article.php?id=1" -> "article-1".
-_VIEWER_STEMS = _INDEX_STEMS | frozenset(
-    ["article", "articles", "story", "news", "show", "view", "detail", "details", "content", "read", "post", "page", "item", "viewarticle", "shownews", "newsdetail", "newsview", "print"]
-)
+_VIEWER_STEMS = _INDEX_STEMS | {
+    "article", "articles", "story", "news", "show", "view", "detail", "details", "content", "read",
+    "post", "page", "item", "viewarticle", "shownews", "newsdetail", "newsview", "print",
+}
 _ID_KEYS = (
     "id", "aid", "articleid", "article_id", "artid", "newsid", "news_id", "nid", "docid",
     "doc_id", "storyid", "story_id", "story", "postid", "post_id", "p", "pid", "contentid",
