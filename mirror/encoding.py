@@ -244,7 +244,7 @@ def _choose(content: bytes, declared: list[str | None], forced: str | None) -> t
         # legacy charset, so it overrules any other declaration.
         if utf8 and candidate != "utf-8":
             continue
-        if candidate in _LATIN1_FAMILY:
+        if candidate in _LATIN1_FAMILY and not content.isascii():
             # Old CJK sites are often served as ISO-8859-1 by a default server
             # setting; cp1252 accepts any bytes, so ask the detector.
             detected = _detect(content)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -52,7 +55,7 @@ def reply(
 class Loopback:
     """A threaded HTTP server on a loopback address; routes are functions of the handler."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.user_agents: list[str] = []
@@ -93,12 +96,16 @@ class Loopback:
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.host, self.port = host, self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def url(self, path: str, host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -520,12 +527,89 @@ def test_get_many_reports_errors_per_item(server: Loopback) -> None:
     assert isinstance(results["gone"], HTTPStatusError)
 
 
+def test_get_many_takes_per_item_options(server: Loopback) -> None:
+    def page(h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("If-None-Match") == '"same"':
+            reply(h, 304)
+        else:
+            reply(
+                h,
+                200,
+                "<p>日本</p>".encode("shift_jis"),
+                {"Content-Type": "text/html", "ETag": '"same"'},
+            )
+
+    server.routes["/p"] = page
+    items = [("plain", server.url("/p?a"), {}), ("cached", server.url("/p?b"), {"etag": '"same"'})]
+    with fetcher() as f:
+        results = dict(f.get_many(items, encoding="shift_jis"))
+    assert results["plain"].text == "<p>日本</p>"  # type: ignore[union-attr]
+    assert results["cached"].not_modified  # type: ignore[union-attr]
+
+
 def test_delay_spaces_requests_to_one_host(server: Loopback) -> None:
     server.routes["/d"] = lambda h: reply(h, 200, b"ok")
     with fetcher(workers=4, per_host=4, delay=0.2) as f:
         list(f.get_many(server.url(f"/d?{i}") for i in range(3)))
     gaps = [b - a for a, b in zip(server.starts, server.starts[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.18
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return folder
+
+
+@pytest.fixture
+def tls_server(certificate: Path) -> Iterator[Loopback]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    srv = Loopback(tls=context)
+    yield srv
+    srv.close()
+
+
+def test_https_fetch_and_trickle_deadline(tls_server: Loopback, certificate: Path) -> None:
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        for _ in range(1000):
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(0.1)
+
+    tls_server.routes["/ok"] = lambda h: reply(h, 200, "<p>secure 安全</p>".encode())
+    tls_server.routes["/trickle"] = trickle
+    f = Fetcher(FetchSettings(timeout=0.5, retries=0, allow_hosts=("127.0.0.1",)), deadline=1.0)
+    f.session.verify = str(certificate / "cert.pem")
+    with f:
+        assert f.get(tls_server.url("/ok")).text == "<p>secure 安全</p>"
+        started = time.monotonic()
+        with pytest.raises(FetchTimeout):
+            f.get(tls_server.url("/trickle"))
+        assert time.monotonic() - started < 2.0
+
+
+def test_https_certificate_is_verified(tls_server: Loopback) -> None:
+    tls_server.routes["/ok"] = lambda h: reply(h, 200, b"<p>ok</p>")
+    with (
+        fetcher(retries=0) as f,
+        pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED|certificate"),
+    ):
+        f.get(tls_server.url("/ok"))
 
 
 # --- local sites ------------------------------------------------------------------------------
@@ -540,7 +624,8 @@ def site(tmp_path: Path) -> Path:
     (root / "articles" / "gbk-news.html").write_bytes("<p>中文新闻</p>".encode("gbk"))
     (root / "feed.xml").write_text("<rss version='2.0'><channel></channel></rss>", encoding="utf-8")
     (root / "_headers").write_text(
-        "# per-file headers\n/articles/gbk-news.html\n  Content-Type: text/html; charset=gbk\n  X-Demo: yes\n",
+        "# per-file headers\n/articles/gbk-news.html\n  Content-Type: text/html; charset=gbk\n  X-Demo: yes\n"
+        "/articles/*\n  Cache-Control: max-age=60\n",
         encoding="utf-8",
     )
     (tmp_path / "secret.html").write_text("<p>outside</p>", encoding="utf-8")
@@ -572,6 +657,8 @@ def test_local_site_serves_files_offline(site: Path) -> None:
         gbk.headers["Content-Type"] == "text/html; charset=gbk" and gbk.headers["X-Demo"] == "yes"
     )
     assert feed.headers["Content-Type"] == "application/xml"
+    assert gbk.headers["Cache-Control"] == one.headers["Cache-Control"] == "max-age=60"
+    assert "Cache-Control" not in home.headers
     assert again.not_modified
 
 
