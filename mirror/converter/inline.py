@@ -9,6 +9,7 @@ actually render.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -112,6 +113,23 @@ def _can_close(d: str, prev: str, nxt: str) -> bool:
         if not right or (d == "_" and left and not np):
             return False
     return True
+
+
+def _opener_may_close(d: str, prev: str, nxt: str) -> bool:
+    """Whether an opening run here could instead close an earlier run (intraword '*')."""
+    for sym in (False, True):
+        left, right, _, np = _flanking(prev, nxt, sym)
+        if right and (d != "_" or not left or np):
+            return True
+    return False
+
+
+def _closer_may_open(d: str, prev: str, nxt: str) -> bool:
+    for sym in (False, True):
+        left, right, pp, _ = _flanking(prev, nxt, sym)
+        if left and (d != "_" or not right or pp):
+            return True
+    return False
 
 
 def _inert_run(d: str, prev: str, nxt: str) -> bool:
@@ -413,7 +431,11 @@ def _serialize(segs: list, mode: int) -> str:
             if out:
                 last = out[-1]
         elif k == _R:
-            final[i] = v.replace("|", "\\|") if cell else v
+            if v[0] == "`" and last == "`":
+                v = _code_as_html(v)  # two touching code spans would merge their fences
+                final[i] = v
+            else:
+                final[i] = v.replace("|", "\\|") if cell else v
             line_start = False
             last = v[-1]
         elif k == _B:
@@ -443,16 +465,20 @@ def _serialize(segs: list, mode: int) -> str:
             else:
                 last = "*"
     # Emphasis: outer spans first, so inner ones see their neighbours' choices.
+    enclosing: list[tuple[int, str]] = []  # (closer index, delimiter char) of open spans
     for i in emphasis:
         o = segs[i][1]
         j = close_of.get(id(o))
         if j is None:
             final[i] = ""
             continue
+        while enclosing and enclosing[-1][0] < i:
+            enclosing.pop()
         op_prev = _prev_char(segs, final, i)
         op_next = _next_char_final(segs, final, i)
         cl_prev = _prev_char(segs, final, j)
         cl_next = _next_char_final(segs, final, j)
+        chosen = "<"
         for o_txt, c_txt in _DELIMS[o.kind]:
             d = o_txt[0]
             if d == "<":
@@ -460,9 +486,15 @@ def _serialize(segs: list, mode: int) -> str:
                 break
             if d in (op_prev, op_next, cl_prev, cl_next):
                 continue  # would merge with a neighbouring run of the same character
-            if _can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next):
-                final[i], final[j] = o_txt, c_txt
-                break
+            if not (_can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next)):
+                continue
+            if any(c == d for _, c in enclosing) and (
+                    _opener_may_close(d, op_prev, op_next) or _closer_may_open(d, cl_prev, cl_next)):
+                continue  # it would close the enclosing span instead
+            final[i], final[j] = o_txt, c_txt
+            chosen = d
+            break
+        enclosing.append((j, chosen))
     if n == 1:
         result = final[0] or ""
     else:
@@ -490,6 +522,16 @@ _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 
 def _escape_closing_hashes(s: str) -> str:
     return _CLOSING_HASHES.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def _code_as_html(span: str) -> str:
+    fence = len(span) - len(span.lstrip("`"))
+    inner = span[fence:-fence]
+    if len(inner) > 2 and inner[0] == " " and inner[-1] == " " and inner.strip(" "):
+        inner = inner[1:-1]
+    # inside inline HTML the text is still Markdown: escape it for both
+    inner = re.sub(r"([\\`*_\[\]~|!])", r"\\\1", html.escape(inner, quote=False))
+    return "<code>" + inner + "</code>"
 
 
 def _prev_char(segs: list, final: list, i: int) -> str:
