@@ -135,6 +135,8 @@ class Renderer:
     def nav_items(self, from_dir: str, channel: str = "", channel_name: str = "") -> list[NavItem]:
         items = []
         for title, href in self.nav:
+            if not channel and "{channel" in title + href:
+                continue  # a "this channel" link has no meaning on the README
             title = title.replace("{channel}", channel).replace("{channel_name}", channel_name)
             href = href.replace("{channel}", channel).replace("{channel_name}", channel_name)
             items.append(NavItem(title, resolve_href(href, from_dir, self.page_url)))

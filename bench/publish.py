@@ -1,0 +1,179 @@
+"""Publishing benchmark: a loopback site with a feed, published into a fresh repo, QR and commit included.
+
+Prints, each on its own line:
+  - N articles end to end (default 1,000) with the per-phase breakdown and peak memory;
+  - a second run with nothing new on a repo of --big pages (default 20,000);
+  - peak memory for 1,000 and 10,000 articles (flat in the number of articles);
+  - QR PNG ms each, and staging 5,000 new files (from bench/qr.py and bench/stage.py).
+
+Usage: python bench/publish.py [--articles 1000] [--big 20000] [--memory 1000,10000] [--skip-big]
+Each scenario runs in a child process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+PARAGRAPH = (
+    "<p>The city council met on {d} to discuss the new cycling lanes along the river, "
+    "and residents asked about <a href=\"/tag/transport\">transport</a> plans, noise, and the "
+    "<em>timeline</em> for works that will take <strong>two years</strong>. Article {i}, part {k}.</p>"
+)
+
+
+def article_html(i: int) -> bytes:
+    body = "\n".join(PARAGRAPH.format(d="2026-11-01", i=i, k=k) for k in range(12))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Article {i} - Bench Daily</title>
+<meta property="og:title" content="Article {i}"><meta property="og:site_name" content="Bench Daily">
+<meta property="article:published_time" content="2026-11-{1 + i % 28:02d}T08:00:00Z">
+<link rel="canonical" href="/news/{i}.html"></head>
+<body><header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/tech">Tech</a></nav></header>
+<div class="share">Share: <a href="https://social.example/share?u={i}">post</a></div>
+<article><h1>Article {i}</h1><p class="byline">By Staff</p>
+<figure><img data-src="/img/{i % 50}.jpg" src="data:image/gif;base64,R0lGODlhAQABAAAAACw="
+ alt="Picture {i}"><figcaption>A picture.</figcaption></figure>
+{body}
+<ul><li>one</li><li>two</li><li>three</li></ul>
+<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>
+</article>
+<ins class="adsbygoogle" data-ad-slot="1"></ins><script>track({i})</script>
+<footer>Copyright Bench Daily</footer></body></html>""".encode()
+
+
+def feed_xml(base: str, n: int) -> bytes:
+    items = "".join(
+        f"<item><title>Article {i}</title><link>{base}/news/{i}.html</link>"
+        f"<pubDate>Sun, {1 + i % 28:02d} Nov 2026 08:00:00 GMT</pubDate></item>"
+        for i in range(n - 1, -1, -1)
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+class Site(BaseHTTPRequestHandler):
+    n = 0
+    feed_items = 0
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path == "/feed.xml":
+            body, ctype = feed_xml(base, self.feed_items or self.n), "application/rss+xml"
+        elif self.path.startswith("/news/"):
+            body, ctype = article_html(int(self.path.split("/")[-1].split(".")[0])), "text/html; charset=utf-8"
+        else:
+            self.send_error(404)
+            return
+        etag = f'"{hash(body) & 0xffffffff:x}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(n: int, feed_items: int = 0) -> ThreadingHTTPServer:
+    Site.n, Site.feed_items = n, feed_items
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def run_child(repo: Path, n: int, feed_items: int = 0) -> dict:
+    """One publish in this process (called in a child): returns timings and peak RSS."""
+    from mirror.config import parse_config
+    from mirror.publisher import Publisher
+
+    server = serve(n, feed_items)
+    port = server.server_address[1]
+    config = parse_config({
+        "publisher": {"repo": str(repo), "page_url": "github:bench/mirror", "author": "Bench <b@example.org>"},
+        "fetch": {"allow_hosts": ["127.0.0.1"], "workers": 8, "per_host": 8, "timeout": 10},
+        "nav": [{"title": "Home", "href": "/README.md"}],
+        "source": [{"name": "bench", "channel": "news", "channel_name": "News", "kind": "feed",
+                    "url": f"http://127.0.0.1:{port}/feed.xml"}],
+    }, repo.parent / "bench.toml")
+    t = time.perf_counter()
+    report = Publisher(config).publish()
+    total = time.perf_counter() - t
+    server.shutdown()
+    return {
+        "published": len(report.published), "failed": len(report.failed), "unchanged": report.unchanged,
+        "commit": bool(report.commit), "total_s": round(total, 3),
+        "phases_s": {k: round(v, 3) for k, v in sorted(report.timings.items())},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "failures": report.failed[:3],
+    }
+
+
+def child(repo: Path, n: int, feed_items: int = 0) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(repo), str(n), str(feed_items)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=20000, help="pages in the repo of the nothing-new run")
+    ap.add_argument("--memory", default="1000,10000", help="article counts for the peak-memory line")
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_child(Path(args.child[0]), int(args.child[1]), int(args.child[2]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        r = child(Path(tmp) / "repo", args.articles)
+        print(f"publish {args.articles} articles end to end: {r['total_s']} s (target <= 20 s); "
+              f"phases {json.dumps(r['phases_s'])}; published {r['published']}, failed {r['failed']}; "
+              f"peak RSS {r['peak_rss_mb']} MB", flush=True)
+        r2 = child(Path(tmp) / "repo", args.articles)
+        print(f"second run, nothing new, {args.articles}-page repo: {r2['total_s']} s; "
+              f"published {r2['published']}, commit {r2['commit']}", flush=True)
+    if not args.skip_big:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            fill = child(Path(tmp) / "repo", args.big)
+            print(f"(filled a {args.big}-page repo in {time.perf_counter() - t:.1f} s, "
+                  f"published {fill['published']}, failed {fill['failed']})", flush=True)
+            r3 = child(Path(tmp) / "repo", args.big, feed_items=100)
+            print(f"second run, nothing new, {args.big}-page repo (feed of 100): {r3['total_s']} s "
+                  f"(target <= 1.5 s); phases {json.dumps(r3['phases_s'])}; commit {r3['commit']}", flush=True)
+    for n in [int(x) for x in args.memory.split(",") if x]:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = child(Path(tmp) / "repo", n)
+            print(f"peak RSS publishing {n} articles: {r['peak_rss_mb']} MB ({r['total_s']} s)", flush=True)
+    for script in ("qr.py", "stage.py"):
+        if (HERE / script).exists():
+            subprocess.run([sys.executable, str(HERE / script)], check=False, env={**os.environ})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,462 @@
+"""The publish run: sources -> new entries -> pages, QR codes, indexes, README -> one commit (and push)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import logging
+import posixpath
+import re
+import subprocess
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from mirror.config import Config
+from mirror.encoding import decode_html
+from mirror.extract import extract_article
+from mirror.fetch import Fetcher, FetchError
+from mirror.fsutil import safe_join, write_atomic
+from mirror.gitrepo import MirrorRepo
+from mirror.images import ImageStore
+from mirror.manifest import Manifest, Record, iso
+from mirror.model import Article, Entry, Fetched, SourceProfile
+from mirror.paths import PageLayout, page_id, relative_path
+from mirror.qr import qr_png
+from mirror.render import Renderer, md_dest
+from mirror.rewrite import normalize_url, rewrite_links
+from mirror.shortener import CachedShortener, ShortenError, make_shortener
+from mirror.sources import SourceError, entries
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # entries fetched ahead of processing: bounds memory, keeps output order deterministic
+
+
+@dataclass(slots=True)
+class Published:
+    channel: str
+    title: str
+    path: str
+    url: str
+    updated: bool = False  # re-published because its content changed
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What a run did, for the summary table, the commit message and the exit code."""
+
+    published: list[Published] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (url or source, reason)
+    warnings: list[str] = field(default_factory=list)
+    unchanged: int = 0  # entries already published
+    removed: int = 0  # pages dropped by retention
+    commit: str | None = None
+    pushed: bool = False
+    dry_run: bool = False
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def commit_message(self) -> str:
+        if not self.published and not self.removed:
+            return "Update indexes"
+        per = Counter(p.channel for p in self.published)
+        head = f"Publish {len(self.published)} article{'s' if len(self.published) != 1 else ''}"
+        if per:
+            head += " (" + ", ".join(f"{c}: {n}" for c, n in sorted(per.items())) + ")"
+        if self.removed:
+            head += f"; retire {self.removed} old page{'s' if self.removed != 1 else ''}"
+        body = [f"- {p.channel}: {p.title}" + (" (updated)" if p.updated else "") for p in self.published]
+        return head + ("\n\n" + "\n".join(body) if body else "") + "\n"
+
+
+Progress = Callable[[str, int, int | None], None]  # (what, advance, total)
+
+
+class Publisher:
+    """Runs the pipeline for a config: the library function behind `mirror publish`."""
+
+    def __init__(self, config: Config, *, now: datetime | None = None, progress: Progress | None = None):
+        self.config = config
+        self.settings = config.publisher
+        self.now = now or datetime.now(UTC)
+        self.progress = progress or (lambda what, advance, total: None)
+        self.renderer = Renderer(
+            language=self.settings.language,
+            page_url=self.settings.page_url,
+            nav=[(n.title, n.href) for n in config.nav],
+            templates=self.settings.templates,
+        )
+
+    # ------------------------------------------------------------------ entry points
+    def publish(
+        self,
+        *,
+        sources: Sequence[str] = (),
+        urls: Sequence[str] = (),
+        push: bool | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
+    ) -> RunReport:
+        report = RunReport(dry_run=dry_run)
+        profiles = self._profiles(sources, urls)
+        with contextlib.ExitStack() as stack:
+            fetcher = stack.enter_context(Fetcher(self.config.fetch, self.config.local_sites))
+            repo: MirrorRepo | None = None
+            if dry_run and not (self.settings.repo / ".git").exists():
+                root, manifest = self.settings.repo, Manifest()  # a dry run creates nothing
+            else:
+                repo = stack.enter_context(MirrorRepo.open(self.settings.repo, self.settings.branch))
+                stack.enter_context(repo.lock(self.settings.lock_timeout))
+                root, manifest = repo.root, Manifest.load(repo.root)
+            shortener = None if dry_run else self._shortener(manifest)
+            images = {} if dry_run else {
+                p.name: ImageStore(root, fetcher.get, assets_dir=self.settings.assets_dir,
+                                   max_bytes=p.image_max_bytes, types=p.image_types)
+                for p in profiles if p.images == "localize"
+            }
+            layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
+                                folder_limit=self.settings.folder_limit, repo_root=root)
+            todo = self._new_entries(profiles, urls, fetcher, manifest, report, limit)
+            self.progress("publish", 0, len(todo))
+            for entry, profile, got in self._fetched(todo, fetcher, report):
+                self.progress("publish", 1, None)
+                if isinstance(got, FetchError):
+                    report.failed.append((entry.url, str(got)))
+                    continue
+                try:
+                    self._publish_entry(entry, profile, got, root, manifest, layout, shortener,
+                                        images.get(profile.name), report)
+                except Exception as exc:  # one bad article is reported and skipped
+                    log.debug("publishing %s failed", entry.url, exc_info=True)
+                    report.failed.append((entry.url, f"{type(exc).__name__}: {exc}"))
+            if dry_run or repo is None:
+                return report
+            t = time.perf_counter()
+            report.removed = self._retire(root, manifest)
+            if report.published or report.removed or not (root / "README.md").exists():
+                self.write_indexes(root, manifest)
+            manifest.save(root)
+            report.timings["write"] += time.perf_counter() - t
+            t = time.perf_counter()
+            # Also commits what a killed run wrote but did not commit: nothing is lost.
+            report.commit = repo.commit(report.commit_message(), self.settings.author)
+            if push if push is not None else bool(self.settings.remote):
+                # Pushed even with no new commit: an earlier run's push may have failed.
+                result = repo.push(self.settings.remote or _origin_url(root),
+                                   attempts=self.settings.push_attempts,
+                                   after_rebase=lambda: self._after_rebase(root))
+                report.pushed = result.pushed
+            report.timings["git"] += time.perf_counter() - t
+        return report
+
+    def reindex(self) -> RunReport:
+        """Rewrite indexes and README from the manifest (`mirror index`), and commit if they changed."""
+        report = RunReport()
+        with MirrorRepo.open(self.settings.repo, self.settings.branch) as repo, repo.lock(self.settings.lock_timeout):
+            manifest = Manifest.load(repo.root)
+            self.write_indexes(repo.root, manifest)
+            manifest.save(repo.root)
+            report.commit = repo.commit("Rebuild indexes\n", self.settings.author)
+        return report
+
+    # ------------------------------------------------------------------ stages
+    def _profiles(self, names: Sequence[str], urls: Sequence[str]) -> list[SourceProfile]:
+        if names:
+            return [self.config.source(n) for n in names]
+        return list(self.config.sources)
+
+    def _shortener(self, manifest: Manifest) -> CachedShortener | None:
+        settings = self.config.shortener
+        if settings.provider == "none":
+            return None
+        cache = {self.renderer.url_of(path): short for path, short in manifest.short_urls().items()}
+        return CachedShortener(make_shortener(settings), cache)
+
+    def _new_entries(
+        self,
+        profiles: list[SourceProfile],
+        urls: Sequence[str],
+        fetcher: Fetcher,
+        manifest: Manifest,
+        report: RunReport,
+        limit: int | None,
+    ) -> list[tuple[Entry, SourceProfile]]:
+        t = time.perf_counter()
+        if urls:
+            listed = [[(Entry(url=u, source=profiles[0].name), profiles[0]) for u in urls]]
+        else:
+            listed = []
+            for profile in profiles:
+                try:
+                    # Sources list newest first; publishing oldest first lets a newer article's
+                    # links to older ones point at their mirrored pages.
+                    listed.append([(e, profile) for e in reversed(entries(profile, fetcher))])
+                except (SourceError, FetchError) as exc:
+                    report.failed.append((f"source {profile.name}", str(exc)))
+        todo, seen = [], set()
+        for entry, profile in itertools.chain.from_iterable(listed):
+            key = normalize_url(entry.url)
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in manifest and not profile.republish_changed and not urls:
+                report.unchanged += 1
+                continue
+            todo.append((entry, profile))
+        if limit is not None:
+            todo = todo[-limit:] if not urls else todo[:limit]  # the newest ones
+        report.timings["sources"] += time.perf_counter() - t
+        return todo
+
+    def _fetched(
+        self, todo: list[tuple[Entry, SourceProfile]], fetcher: Fetcher, report: RunReport
+    ) -> Iterator[tuple[Entry, SourceProfile, Fetched | FetchError]]:
+        """Fetch in batches, one batch ahead of processing, yielding in entry order."""
+
+        def fetch_batch(batch: list[tuple[Entry, SourceProfile]]) -> dict[int, Fetched | FetchError]:
+            out: dict[int, Fetched | FetchError] = {}
+            remote = [(i, e.url) for i, (e, _) in enumerate(batch) if e.path is None]
+            for i, (e, p) in enumerate(batch):
+                if e.path is not None:
+                    out[i] = _read_file(e, p)
+            for i, got in fetcher.get_many(remote):
+                out[i] = got
+            return out
+
+        batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+        with ThreadPoolExecutor(1) as pool:
+            ahead: Future | None = pool.submit(fetch_batch, batches[0]) if batches else None
+            for n, batch in enumerate(batches):
+                t = time.perf_counter()
+                results = ahead.result()  # type: ignore[union-attr]
+                report.timings["fetch"] += time.perf_counter() - t
+                ahead = pool.submit(fetch_batch, batches[n + 1]) if n + 1 < len(batches) else None
+                for i, (entry, profile) in enumerate(batch):
+                    yield entry, profile, results[i]
+
+    def _publish_entry(
+        self,
+        entry: Entry,
+        profile: SourceProfile,
+        got: Fetched,
+        root: Path,
+        manifest: Manifest,
+        layout: PageLayout,
+        shortener: CachedShortener | None,
+        images: ImageStore | None,
+        report: RunReport,
+    ) -> None:
+        timings = report.timings
+        key = normalize_url(entry.url)
+        old = manifest.get(key)
+        # The folder comes from what is known before the page is read (feed date, else the run's
+        # date), so that relative links can be written while the body is converted.
+        path = layout.assign(url=key, channel=profile.channel, published=entry.published,
+                             run_date=self.now, page_id=page_id(got.final_url or entry.url))
+        page_dir = str(PurePosixPath(path).parent)
+        assets: list[str] = []
+
+        def rewrite(root_el) -> None:  # type: ignore[no-untyped-def]
+            def mirrored(url: str) -> str | None:
+                rec = manifest.get(normalize_url(url))
+                if rec is None or rec.removed:
+                    return None
+                return relative_path(page_dir, rec.path)
+
+            rewrite_links(root_el, profile.links, mirrored, profile.link_suffix, page_url=got.final_url)
+            if images is not None:
+                rep = images.localize(root_el, page_dir, self.settings.asset_url or None)
+                assets.extend(p for _, p in rep.localized)
+                for url, reason in rep.failed:
+                    report.warnings.append(f"image {url}: {reason}")
+
+        t = time.perf_counter()
+        article: Article = extract_article(got.text, url=got.final_url or entry.url, rules=profile.rules,
+                                           rewrite=rewrite)
+        timings["extract"] += time.perf_counter() - t
+        if not article.markdown.strip():
+            raise ValueError("no article content found")
+        content_hash = hashlib.sha256(article.markdown.encode()).hexdigest()
+        if old is not None and old.content_hash == content_hash:
+            report.unchanged += 1
+            return
+        title = article.title or entry.title or page_id(entry.url)
+        published = article.published or entry.published
+        page_url = self.renderer.url_of(path)
+        short_url = old.short_url if old else ""
+        if shortener is not None and page_url and not short_url:
+            try:
+                short_url = shortener.shorten(page_url)
+            except ShortenError as exc:
+                report.warnings.append(str(exc))
+        original = article.canonical_url or got.final_url or entry.url
+        if original.startswith("file:"):
+            original = ""
+        t = time.perf_counter()
+        qr_path = path + ".png"
+        png = qr_png(short_url or page_url or original or entry.url)
+        timings["qr"] += time.perf_counter() - t
+        t = time.perf_counter()
+        qr_src = (self.settings.asset_url.replace("{path}", qr_path) if self.settings.asset_url
+                  else PurePosixPath(qr_path).name)
+        text = self.renderer.page(
+            path=path, title=title, body=article.markdown, channel=profile.channel,
+            channel_name=profile.channel_name, original_url=original, page_url=page_url,
+            short_url=short_url, qr_src=qr_src,
+            published=published.astimezone(UTC).strftime("%Y-%m-%d") if published else "",
+            author=article.author or "",
+        )
+        if not report.dry_run:
+            write_atomic(safe_join(root, qr_path), png)
+            write_atomic(safe_join(root, path), text)
+        manifest.add(Record(
+            url=key, id=PurePosixPath(path).stem, path=path, channel=profile.channel, source=profile.name,
+            title=title, published=iso(published), content_hash=content_hash, short_url=short_url,
+            original_url=original, first_seen=old.first_seen if old else iso(self.now),
+            updated=iso(self.now), assets=tuple(dict.fromkeys(assets)),
+        ))
+        timings["write"] += time.perf_counter() - t
+        report.published.append(Published(profile.channel, title, path, entry.url, updated=old is not None))
+
+    # ------------------------------------------------------------------ indexes
+    def _channels(self) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for p in self.config.sources:
+            seen.setdefault(p.channel, p.channel_name)
+        return list(seen.items())
+
+    def _retire(self, root: Path, manifest: Manifest) -> int:
+        """Delete pages beyond `keep_pages` per channel (they stay in the manifest, never new again).
+
+        Links to them from the pages that remain are turned back into their original URLs, and
+        images no remaining page uses are deleted, so the tree never holds a broken link.
+        """
+        keep = self.settings.keep_pages
+        if keep <= 0:
+            return 0
+        retired: dict[str, Record] = {}
+        for channel, _ in self._channels():
+            for rec in manifest.by_channel(channel)[keep:]:
+                retired[rec.path] = rec
+        if not retired:
+            return 0
+        for rec in retired.values():
+            for p in (rec.path, rec.qr_path):
+                safe_join(root, p).unlink(missing_ok=True)
+            manifest.retire(rec.url)
+        live = [r for r in manifest if not r.removed]
+        for rec in live:
+            page = safe_join(root, rec.path)
+            if page.exists():
+                text = page.read_text("utf-8")
+                fixed = _unlink_pages(text, PurePosixPath(rec.path).parent, retired)
+                if fixed != text:
+                    write_atomic(page, fixed)
+        used = {a for r in live for a in r.assets}
+        for rec in retired.values():
+            for asset in set(rec.assets) - used:
+                safe_join(root, asset).unlink(missing_ok=True)
+        return len(retired)
+
+    def write_indexes(self, root: Path, manifest: Manifest) -> None:
+        size = self.settings.index_page_size
+        idx_dir = self.settings.indexes_dir
+        counts: dict[str, int] = {}
+        for channel, channel_name in self._channels():
+            records = [r for r in manifest.by_channel(channel) if not r.removed]
+            counts[channel] = len(records)
+            pages = [records[i:i + size] for i in range(0, len(records), size)] or [[]]
+            names = [f"{idx_dir}/{channel}.md"] + [f"{idx_dir}/{channel}-{n}.md" for n in range(2, len(pages) + 1)]
+            for n, chunk in enumerate(pages):
+                text = self.renderer.index(
+                    path=names[n], channel=channel, channel_name=channel_name,
+                    entries=[(_date(r), r.title, r.path) for r in chunk],
+                    number=n + 1, total=len(pages),
+                    newer=names[n - 1] if n else "", older=names[n + 1] if n + 1 < len(pages) else "",
+                )
+                write_atomic(safe_join(root, names[n]), text)
+            # Pages of an index that shrank (retention) must not linger.
+            n = len(pages) + 1
+            while (stale := root / idx_dir / f"{channel}-{n}.md").exists():
+                stale.unlink()
+                n += 1
+        write_atomic(safe_join(root, "README.md"), self._readme(manifest, counts))
+
+    def _readme(self, manifest: Manifest, counts: dict[str, int]) -> str:
+        names = dict(self._channels())
+        idx = self.settings.indexes_dir
+        sections = [(s.name, list(s.channels)) for s in self.config.sections] or [
+            (self.renderer.strings["channels"], list(names))
+        ]
+        latest = [r for r in manifest if not r.removed]  # in URL order: the tie-breaker
+        latest.sort(key=lambda r: (r.published or r.first_seen, r.first_seen), reverse=True)
+        latest = latest[: self.settings.readme_latest]
+        return self.renderer.readme(
+            title=self.settings.title,
+            sections=[(name, [(names[c], f"{idx}/{c}.md", counts.get(c, 0)) for c in chans if c in names])
+                      for name, chans in sections],
+            latest=[(_date(r), names.get(r.channel, r.channel), r.title, r.path) for r in latest],
+        )
+
+    def _after_rebase(self, root: Path) -> None:
+        # The union merge may leave duplicate or unsorted manifest lines: load, then save normalised.
+        manifest = Manifest.load(root)
+        self.write_indexes(root, manifest)
+        manifest.save(root)
+
+
+def _date(r: Record) -> str:
+    return (r.published or r.first_seen)[:10]
+
+
+def _read_file(entry: Entry, profile: SourceProfile) -> Fetched | FetchError:
+    try:
+        data = Path(entry.path).read_bytes()  # type: ignore[arg-type]
+    except OSError as exc:
+        return FetchError(f"{entry.path}: {exc.strerror}")
+    text, encoding = decode_html(data, forced=profile.encoding)
+    return Fetched(url=entry.url, final_url=entry.url, status=200, content=data, text=text, encoding=encoding)
+
+
+_MD_LINK = re.compile(r"\]\(([^()\s<>]+)\)")
+
+
+def _unlink_pages(text: str, page_dir: PurePosixPath, retired: dict[str, Record]) -> str:
+    """Point links to retired pages (written relative to `page_dir`) at their original URLs."""
+
+    def fix(m: re.Match[str]) -> str:
+        target = m.group(1)
+        if ":" in target.split("/", 1)[0]:
+            return m.group(0)  # an absolute URL
+        path = posixpath.normpath(posixpath.join(str(page_dir), target.split("#", 1)[0].split("?", 1)[0]))
+        rec = retired.get(path)
+        if rec is None or not rec.original_url:
+            return m.group(0)
+        return f"]({md_dest(rec.original_url)})"
+
+    return _MD_LINK.sub(fix, text)
+
+
+def _origin_url(root: Path) -> str:
+    """The URL of the clone's own `origin` (a CI checkout), for `--push` with no remote configured."""
+    out = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise ValueError("--push needs [publisher] remote in the config, or an `origin` remote in the repo")
+    return out.stdout.strip()
+
+
+def publish(config: Config, **kwargs) -> RunReport:  # type: ignore[no-untyped-def]
+    """Publish what is new for `config`; see :meth:`Publisher.publish`."""
+    now = kwargs.pop("now", None)
+    progress = kwargs.pop("progress", None)
+    return Publisher(config, now=now, progress=progress).publish(**kwargs)

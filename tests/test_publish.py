@@ -1,0 +1,210 @@
+"""`mirror publish` end to end: a loopback site with a feed, a real repo with a bare remote, QR codes read back."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path, PurePosixPath
+
+import lxml.html
+import pytest
+import zxingcpp
+from markdown_it import MarkdownIt
+from PIL import Image
+
+from mirror.config import parse_config
+from mirror.manifest import Manifest
+from mirror.publisher import Publisher
+
+MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+PNG_1x1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2213bc90000000049454e44ae426082"
+)
+
+
+def article(n: int, extra: str = "") -> str:
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Story {n} - Test Times</title>
+<meta property="og:site_name" content="Test Times">
+<meta property="article:published_time" content="2026-11-0{n}T10:00:00Z"></head>
+<body><nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<article><h1>Story {n}</h1>
+<p>First paragraph of story {n}, long enough to be the article, with a <a href="/news/{(n % 3) + 1}.html">link
+to another story</a> and some more words so that the extractor is sure.</p>
+<p>Second paragraph of story {n}: the council approved the plan, residents were pleased, and the works
+start next spring, when the weather allows. <img src="/img/{n}.png" alt="picture {n}"></p>
+{extra}
+</article><div class="share-widget"><a href="https://social.example/share">Share</a></div>
+<script>alert(1)</script></body></html>"""
+
+
+def feed(base: str, numbers: list[int]) -> str:
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{base}/news/{n}.html</link>"
+        f"<pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate></item>" for n in reversed(numbers))  # newest first
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+
+
+@pytest.fixture
+def site(httpserver):
+    base = httpserver.url_for("").rstrip("/")
+    state = {"numbers": [1, 2, 3], "broken": set()}
+
+    def handler(request):
+        from werkzeug import Response
+
+        path = request.path
+        if path == "/feed.xml":
+            return Response(feed(base, state["numbers"]), content_type="application/rss+xml")
+        if m := re.fullmatch(r"/news/(\d+)\.html", path):
+            n = int(m.group(1))
+            if n in state["broken"]:
+                return Response("boom", status=404)
+            return Response(article(n), content_type="text/html; charset=utf-8")
+        if re.fullmatch(r"/img/\d+\.png", path):
+            return Response(PNG_1x1 + path.encode(), content_type="image/png")
+        return Response("not found", status=404)
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(handler)
+    state["base"] = base
+    return state
+
+
+def make_config(tmp_path: Path, base: str, **publisher) -> object:
+    data = {
+        "publisher": {"repo": str(tmp_path / "repo"), "page_url": "github:o/r", "author": "Bot <bot@example.org>",
+                      "language": "en", **publisher},
+        "fetch": {"allow_hosts": ["127.0.0.1", "localhost"], "timeout": 5, "retries": 0},
+        "nav": [{"title": "Home", "href": "/README.md"}, {"title": "{channel_name}", "href": "/indexes/{channel}.md"},
+                {"title": "Tech here", "href": "https://github.com/o/r/blob/main/indexes/tech.md"}],
+        "source": [{"name": "times", "channel": "news", "channel_name": "News", "kind": "feed",
+                    "url": f"{base}/feed.xml", "links": "mirror", "images": "localize"},
+                   {"name": "tech", "channel": "tech", "channel_name": "Tech", "kind": "urls",
+                    "urls": [f"{base}/news/6.html"]}],
+    }
+    return parse_config(data, tmp_path / "mirror.toml")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+def rendered_links(md_file: Path) -> list[str]:
+    root = lxml.html.fragment_fromstring(MD.render(md_file.read_text("utf-8")) or "<p/>", create_parent="div")
+    return [el.get("href") for el in root.iter("a")] + [el.get("src") for el in root.iter("img")]
+
+
+def assert_links_resolve(repo: Path) -> int:
+    """Every relative link and image in every Markdown file points at a file of the repo."""
+    checked = 0
+    for md_file in repo.rglob("*.md"):
+        if ".git" in md_file.parts:
+            continue
+        for href in rendered_links(md_file):
+            if re.match(r"^[a-z]+:", href) or href.startswith("#"):
+                continue
+            target = (md_file.parent / href.split("#")[0].split("?")[0]).resolve()
+            assert target.is_file(), f"{md_file.relative_to(repo)}: broken link {href}"
+            assert target.is_relative_to(repo.resolve())
+            checked += 1
+    return checked
+
+
+def test_publish_commits_pages_qr_indexes_and_pushes(tmp_path, site):
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(remote)], check=True)
+    config = make_config(tmp_path, site["base"], remote=str(remote))
+    report = Publisher(config).publish()
+    assert report.failed == [] and len(report.published) == 4 and report.pushed
+    repo = tmp_path / "repo"
+    assert git(remote, "log", "--format=%an <%ae>|%s", "main").splitlines() == [
+        "Bot <bot@example.org>|Publish 4 articles (news: 3, tech: 1)"]
+
+    manifest = Manifest.load(repo)
+    assert len(manifest) == 4
+    for rec in manifest:
+        page = repo / rec.path
+        text = page.read_text("utf-8")
+        assert text.startswith(f"### {rec.title}\n")
+        assert "<script" not in text and "alert(1)" not in text and "social.example" not in text
+        url = f"https://github.com/o/r/blob/main/{rec.path}"
+        assert url in text and rec.original_url in text
+        decoded = zxingcpp.read_barcodes(Image.open(repo / (rec.path + ".png")))
+        assert [d.text for d in decoded] == [url]
+        links = rendered_links(page)
+        page_dir = PurePosixPath(rec.path).parent
+        depth = len(page_dir.parts)
+        assert links.count("../" * depth + "README.md") == 2
+        assert "../" * depth + "indexes/tech.md" in links  # absolute URL into this repo made relative
+        if rec.channel == "news":  # that source localizes its images
+            assert any(src.startswith("../" * depth + "assets/") for src in links)
+    # Body links between mirrored stories point at the mirrored page.
+    # Story 3 links to story 1, published earlier in the same run.
+    one = manifest.get(f"{site['base']}/news/1.html")
+    three = manifest.get(f"{site['base']}/news/3.html")
+    rel = PurePosixPath(one.path).relative_to(PurePosixPath(three.path).parent)
+    assert str(rel) in rendered_links(repo / three.path)
+    assert f"{site['base']}/news/1.html" not in rendered_links(repo / three.path)
+    assert assert_links_resolve(repo) > 20
+    index = (repo / "indexes/news.md").read_text("utf-8")
+    assert index.index("Story 2") < index.index("Story 1")  # newest first
+    assert "Story 3" in (repo / "README.md").read_text("utf-8")
+
+
+def test_second_run_with_nothing_new_changes_nothing(tmp_path, site):
+    config = make_config(tmp_path, site["base"])
+    Publisher(config).publish()
+    repo = tmp_path / "repo"
+    head = git(repo, "rev-parse", "HEAD")
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
+    report = Publisher(config).publish()
+    assert report.published == [] and report.commit is None and report.unchanged == 4
+    assert git(repo, "rev-parse", "HEAD") == head
+    after = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert after == before
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_new_article_is_one_commit_and_a_failure_does_not_stop_the_rest(tmp_path, site):
+    config = make_config(tmp_path, site["base"])
+    Publisher(config).publish()
+    site["numbers"] = [1, 2, 3, 4, 5]
+    site["broken"].add(5)
+    report = Publisher(config).publish()
+    assert [p.title for p in report.published] == ["Story 4"]
+    assert len(report.failed) == 1 and "404" in report.failed[0][1] and report.exit_code == 1
+    repo = tmp_path / "repo"
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "2"
+    assert git(repo, "show", "--stat", "--format=%s", "HEAD").startswith("Publish 1 article (news: 1)")
+    # The failed one is tried again next time, and lands once the source is fixed.
+    site["broken"].clear()
+    report = Publisher(config).publish()
+    assert [p.title for p in report.published] == ["Story 5"]
+
+
+def test_fresh_clone_knows_what_is_published(tmp_path, site):
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(remote)], check=True)
+    Publisher(make_config(tmp_path, site["base"], remote=str(remote))).publish()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True)
+    report = Publisher(make_config(tmp_path, site["base"], repo=str(clone), remote=str(remote))).publish()
+    assert report.published == [] and report.commit is None
+
+
+def test_retention_keeps_newest_pages_and_never_republishes(tmp_path, site):
+    config = make_config(tmp_path, site["base"], keep_pages=1)
+    report = Publisher(config).publish()
+    repo = tmp_path / "repo"
+    news = [r for r in Manifest.load(repo).by_channel("news")]
+    assert [r.title for r in news] == ["Story 3"]
+    assert report.removed == 2
+    assert len(list((repo / "pages" / "news").rglob("*.md"))) == 1
+    assert Publisher(config).publish().published == []
+    assert_links_resolve(repo)
+
+
+def test_dry_run_writes_nothing(tmp_path, site):
+    report = Publisher(make_config(tmp_path, site["base"])).publish(dry_run=True)
+    assert len(report.published) == 4 and report.commit is None
+    assert not (tmp_path / "repo" / "pages").exists()
