@@ -25,6 +25,15 @@ MANIFEST_PATH = ".mirror/manifest.jsonl"
 GITATTRIBUTES_LINE = f"{MANIFEST_PATH} merge=union text eol=lf"
 
 
+def url_key(url: str) -> str:
+    """The manifest key of a URL: normalised, or just stripped when it cannot be normalised
+    (a lone surrogate from a broken feed makes the normaliser raise)."""
+    try:
+        return normalize_url(url)
+    except ValueError:
+        return url.strip()
+
+
 def content_hash(markdown: str) -> str:
     """The sha256 (hex) of an article's Markdown, to tell whether it changed."""
     return hashlib.sha256(markdown.encode("utf-8", "surrogatepass")).hexdigest()
@@ -302,10 +311,10 @@ class Manifest:
 
     def get(self, url: str) -> Record | None:
         """The record of `url` (any spelling that normalises to the same URL), retired or not."""
-        return self._records.get(normalize_url(url))
+        return self._records.get(url_key(url))
 
     def __contains__(self, url: object) -> bool:
-        return isinstance(url, str) and normalize_url(url) in self._records
+        return isinstance(url, str) and url_key(url) in self._records
 
     def __len__(self) -> int:
         return len(self._records)
@@ -371,7 +380,7 @@ class Manifest:
             self._folders[folder] = self._folders.get(folder, 0) + delta
 
     def _put(self, record: Record) -> None:
-        key = normalize_url(record.url)
+        key = url_key(record.url)
         if key != record.url:
             record = dataclasses.replace(record, url=key)
         old = self._records.get(key)
@@ -425,7 +434,7 @@ class Manifest:
 
     def remove(self, url: str) -> Record | None:
         """Forget an article entirely (it becomes new again); the removed record, or None."""
-        record = self._records.pop(normalize_url(url), None)
+        record = self._records.pop(url_key(url), None)
         if record is not None:
             self._index(record, -1)
         return record

@@ -16,7 +16,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mirror.fsutil import UnsafePath, safe_join
-from mirror.manifest import Record, normalize_url
+from mirror.manifest import Record, url_key
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,7 @@ def _short_hash(text: str, length: int = 8) -> str:
 
 def _url_hash(url: str, length: int = 8) -> str:
     # Hash the normalised URL so that tracking parameters do not change an id.
-    try:
-        key = normalize_url(url)
-    except ValueError:
-        key = url
-    return _short_hash(key, length)
+    return _short_hash(url_key(url), length)
 
 
 def _is_cjk_letter(ch: str) -> bool:
@@ -395,7 +391,7 @@ class PageLayout:
         or `run_date`. `page_id` names the file (default: `page_id(url)`; pass the id of the
         final or canonical URL to name it after that).
         """
-        key = normalize_url(url)
+        key = url_key(url)
         known = self.manifest.get(url)
         if known is not None and known.path:
             try:

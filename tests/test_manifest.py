@@ -278,6 +278,14 @@ def test_lookup_by_any_spelling_of_the_url() -> None:
     assert 42 not in m
 
 
+def test_a_url_the_normaliser_cannot_handle_is_still_a_key(tmp_path: Path) -> None:
+    broken = "https://example.com/\ud800"  # a lone surrogate, as a broken JSON feed can deliver
+    m = Manifest([rec(1, url=broken)])
+    assert broken in m and m.get(broken).id == "1"
+    m.save(tmp_path)
+    assert Manifest.load(tmp_path).get(broken) is not None
+
+
 def test_add_update_and_stable_paths() -> None:
     m = Manifest()
     m.add(rec(1))
