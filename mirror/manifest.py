@@ -358,6 +358,18 @@ class Manifest:
         an old link never leads to a different article."""
         return self._paths.get(path.lower(), 0) > 0
 
+    def clashes(self) -> dict[str, list[str]]:
+        """Paths held by more than one URL: what two runs racing past the lock leave after a
+        union merge. Each maps to its URLs, sorted; empty normally."""
+        if all(n <= 1 for n in self._paths.values()):
+            return {}
+        by_path: dict[str, list[str]] = {}
+        for key in sorted(self._records):
+            path = self._records[key].path
+            if self._paths.get(path.lower(), 0) > 1:
+                by_path.setdefault(path, []).append(key)
+        return by_path
+
     def folder_entries(self, folder: str) -> int:
         """Files the live pages of `folder` put there: each page and its QR image."""
         return 2 * self._folders.get(folder.lower(), 0)

@@ -252,6 +252,15 @@ def test_concurrent_runs_merge_with_git_union_driver(tmp_path: Path) -> None:
     assert manifest_file(repo).read_text().count("\n") == 5
 
 
+def test_two_urls_on_one_path_after_a_merge_are_reported() -> None:
+    one = Manifest.parse(Manifest([rec(1), rec(2)]).dumps())
+    assert one.clashes() == {}
+    racing = Manifest.parse(one.dumps() + Manifest([rec(1, url="https://other.example/1.html")]).dumps())
+    assert racing.clashes() == {
+        "pages/news/2026-11/1.md": ["https://example.com/news/1.html", "https://other.example/1.html"]
+    }
+
+
 def test_merge_is_a_union_where_the_newest_wins_in_either_direction() -> None:
     a = Manifest([rec(1, title="a1", updated="2026-11-21"), rec(2)])
     b = Manifest([rec(1, title="b1", updated="2026-11-22"), rec(3)])
