@@ -7,14 +7,13 @@ import hashlib
 import json
 import logging
 import operator
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mirror.fsutil import write_atomic
 from mirror.rewrite import normalize_url
 
 log = logging.getLogger(__name__)
@@ -285,27 +284,9 @@ class Manifest:
         """Write the manifest atomically; False, and the file untouched, if nothing changed."""
         path = _manifest_file(repo_root)
         data = self.dumps()
-        try:
-            if path.read_bytes() == data:
-                return False
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            if not data:
-                return False
-            mode = 0o644
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return True
+        if not data and not path.exists():
+            return False
+        return write_atomic(path, data)
 
     # --- queries -----------------------------------------------------------------------
 
