@@ -120,7 +120,13 @@ class _HttpShortener:
             raise ShortenError(self.provider, url, reason) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise ShortenError(self.provider, url, self._redact(f"request failed: {exc}")) from None
-        return self._checked(url, self._short_url(url, status, body))
+        try:
+            return self._checked(url, self._short_url(url, status, body))
+        except ShortenError as exc:
+            # The server's own words are quoted; some echo what they were sent.
+            if self._redact(exc.reason) == exc.reason:
+                raise
+            raise ShortenError(self.provider, url, self._redact(exc.reason)) from None
 
     def _call(self, url: str) -> tuple[int, Any]:
         raise NotImplementedError
@@ -178,9 +184,7 @@ class _HttpShortener:
         else:
             said = ""
             if isinstance(body, dict):
-                said = next(
-                    (str(body[k]) for k in message_keys if body.get(k) not in (None, "")), ""
-                )
+                said = next((_excerpt(str(body[k]), 200) for k in message_keys if body.get(k)), "")
             said = said or ("no short URL in the answer" if ok else "no error message")
         return ShortenError(self.provider, url, said if ok else f"HTTP {status}: {said}")
 

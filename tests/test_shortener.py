@@ -370,6 +370,12 @@ def test_isgd_error_with_http_400(httpserver: HTTPServer) -> None:
     )
 
 
+def test_key_echoed_by_the_server_is_redacted(httpserver: HTTPServer) -> None:
+    answer = json_response({"error": f"key {KEY} is disabled, " + "x" * 1000}, 403)
+    reason = error_of(failing(httpserver, "kutt", answer)).reason  # error_of checks KEY is absent
+    assert reason.startswith("HTTP 403: key *** is disabled, xxx") and len(reason) < 250
+
+
 def test_yourls_fail_status_without_short_url(httpserver: HTTPServer) -> None:
     answer = json_response(
         {
