@@ -1,0 +1,102 @@
+"""Benchmark: extraction + conversion time per page, mirror beside the installed peers.
+
+Usage: python bench/extract.py [FOLDER] [--rounds N] [--per-page] [--only mirror,trafilatura]
+
+FOLDER holds HTML pages (any *.html below it); the default is the shared
+corpus's source.html files when ../shared exists. Each extractor gets the
+same page text; the best of --rounds runs of each page is kept, which
+filters out the noise of a busy machine. Prints one table: per page (with
+--per-page) and the totals, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+CORPUS = HERE.parent.parent / "shared" / "corpus" / "readability-pages"
+
+
+def _mirror() -> Callable[[str, str], str]:
+    from mirror.extract import extract_markdown
+
+    return extract_markdown
+
+
+def _trafilatura() -> Callable[[str, str], str]:
+    import trafilatura
+
+    return lambda html, url: trafilatura.extract(html, url=url or None) or ""
+
+
+def _readability() -> Callable[[str, str], str]:
+    from readability import Document
+
+    return lambda html, url: Document(html, url=url or None).summary(html_partial=True)
+
+
+PEERS = {"mirror": _mirror, "trafilatura": _trafilatura, "readability-lxml": _readability}
+
+
+def load_pages(folder: Path | None) -> list[tuple[str, str]]:
+    if folder is None:
+        if not CORPUS.is_dir():
+            sys.exit("no folder given and the shared corpus is absent")
+        files = sorted(CORPUS.glob("*/source.html"))
+        names = [f.parent.name for f in files]
+    else:
+        files = sorted(folder.rglob("*.html")) + sorted(folder.rglob("*.htm"))
+        names = [str(f.relative_to(folder)) for f in files]
+    return [(n, f.read_text(encoding="utf-8", errors="replace")) for n, f in zip(names, files, strict=True)]
+
+
+def time_page(fn: Callable[[str, str], str], html: str, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        with contextlib.suppress(Exception):  # a peer failing on a page is timed all the same
+            fn(html, "")
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", nargs="?", type=Path)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--per-page", action="store_true")
+    ap.add_argument("--only", default="")
+    args = ap.parse_args(argv)
+    pages = load_pages(args.folder)
+    wanted = [n for n in args.only.split(",") if n] or list(PEERS)
+    extractors: dict[str, Callable[[str, str], str]] = {}
+    for name in wanted:
+        try:
+            extractors[name] = PEERS[name]()
+        except ImportError:
+            print(f"({name} is not installed)")
+    times = {name: [time_page(fn, html, args.rounds) for _, html in pages] for name, fn in extractors.items()}
+    width = max([len(n) for n, _ in pages] + [10]) if args.per_page else 10
+    header = f"{'page':<{width}} " + " ".join(f"{n:>16}" for n in extractors)
+    print(header)
+    print("-" * len(header))
+    if args.per_page:
+        for i, (name, _) in enumerate(pages):
+            print(f"{name:<{width}} " + " ".join(f"{times[n][i]:>16.2f}" for n in extractors))
+        print("-" * len(header))
+    for label, fn in (("mean", statistics.mean), ("median", statistics.median),
+                      ("p95", lambda v: sorted(v)[int(len(v) * 0.95) - 1]), ("max", max),
+                      ("total", sum)):
+        print(f"{label:<{width}} " + " ".join(f"{fn(times[n]):>16.2f}" for n in extractors))
+    print(f"{len(pages)} pages, best of {args.rounds} runs each, ms per page (extraction + conversion)")
+
+
+if __name__ == "__main__":
+    main()
