@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from mirror.fsutil import write_atomic
@@ -81,6 +82,22 @@ _ALL_KEYS = frozenset(_FIELDS)
 _get_str_fields = operator.itemgetter(*sorted(_STR_FIELDS))
 
 
+_EXTRA_SLOT = Record.__dict__["extra"].__set__
+_SETTERS = tuple((name, Record.__dict__[name].__set__) for name in _FIELDS)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared, so read-only
+
+
+def _fast_record(values: dict[str, Any]) -> Record:
+    # What Record(**values) does for a complete line, at half the cost: a frozen dataclass's
+    # __init__ goes through object.__setattr__ once per field, and loading 20,000 records is
+    # mostly that. Record has no __post_init__ to skip.
+    record = object.__new__(Record)
+    for name, set_slot in _SETTERS:
+        set_slot(record, values[name])
+    _EXTRA_SLOT(record, _EMPTY)
+    return record
+
+
 def _record_to_obj(record: Record) -> dict[str, Any]:
     obj: dict[str, Any] = dict(record.extra) if record.extra else {}
     for name in _FIELDS:
@@ -114,7 +131,7 @@ def _record_from_obj(obj: Any) -> tuple[Record | None, bool]:
         and obj["path"]
     ):
         obj["assets"] = tuple(obj["assets"])
-        return Record(**obj), True
+        return _fast_record(obj), True
     # A line that lacks fields (an older mirror's) is rewritten in full on the next save.
     exact = obj.keys() >= _ALL_KEYS
     extra: dict[str, Any] = {}
