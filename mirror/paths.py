@@ -253,8 +253,10 @@ def relative_path(from_dir: str, to_path: str) -> str:
     """A Markdown-safe relative link from the folder `from_dir` to `to_path`, both repo-root paths.
 
     `relative_path("pages/news/2026-11", "indexes/news.md") == "../../../indexes/news.md"`.
-    Characters that would break a link destination are percent-encoded; non-ASCII letters
-    stay as they are (GitHub, GitLab and Gitea serve UTF-8 paths).
+    Both are file paths as on disk, not URL paths: a `%` is a percent sign (unquote a path
+    taken from a URL first). Characters that would break a link destination are
+    percent-encoded; non-ASCII letters stay as they are (GitHub, GitLab and Gitea serve
+    UTF-8 paths). UnsafePath if either path climbs above the repo root.
     """
     src = _repo_segments(from_dir)
     dst = _repo_segments(to_path)
