@@ -127,16 +127,13 @@ def _query_params(query: str) -> list[tuple[str, str]]:
 
 
 def _query_id(params: list[tuple[str, str]]) -> str:
-    """The article id a query string carries, if any ("?id=123" -> "123")."""
-    lowered = {}
+    """The article id a query string names, if it uses a usual key ("?id=123" -> "123")."""
+    lowered: dict[str, str] = {}
     for k, v in params:
         lowered.setdefault(k.lower(), v)
     for key in _ID_KEYS:
-        if key in lowered and _clean(lowered[key]):
-            return _clean(lowered[key])
-    for _, v in params:
-        if v.isdigit():
-            return _clean(v)
+        if key in lowered and (cleaned := _clean(lowered[key])):
+            return cleaned
     return ""
 
 
@@ -156,7 +153,6 @@ def _base_id(url: str) -> str:
         path, query = url, ""
     segments = [seg.split(";", 1)[0] for seg in path.split("/")]
     params = _query_params(query)
-    qid = _query_id(params)
     # The last two segments that are not empty, "." or ".." once cleaned: an index
     # document ("/slug/index.html") gives way to the folder that holds it.
     names: list[tuple[str, str]] = []
@@ -168,12 +164,14 @@ def _base_id(url: str) -> str:
             if len(names) == 2:
                 break
     if not names:
-        return qid or _query_words(params)
+        return _query_id(params) or _query_words(params)
     name, ext = names[0]
-    if qid and (name in _VIEWER_STEMS or ext in _SCRIPT_EXTENSIONS):
-        return qid if name in _INDEX_STEMS else _clean(f"{name}-{qid}")
-    if ext in _SCRIPT_EXTENSIONS and params:
-        return _clean(f"{name}-{_query_words(params)}")
+    # A script or a one-letter path ("article.php?id=1", "/s?__biz=..&mid=..") is named by
+    # its query: the id if it has a usual key, else all of it.
+    short = len(name) <= 2 and not name.isdigit()
+    if params and (name in _VIEWER_STEMS or ext in _SCRIPT_EXTENSIONS or short):
+        tail = _query_id(params) or _query_words(params)
+        return tail if name in _INDEX_STEMS else _clean(f"{name}-{tail}")
     if name in _INDEX_STEMS and len(names) == 2:
         return names[1][0]
     return name

@@ -57,6 +57,9 @@ def assert_portable(name: str) -> None:
         ("https://example.com/news/show.aspx?cat=4&ArticleID=778", "show-778"),
         ("https://example.com/news/story?id=5&utm_source=feed", "story-5"),
         ("https://example.com/view.php?cat=news&art=5x", "view-cat-news-art-5x"),
+        ("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=ab12", "s-biz-mza3-mid-2650-idx-1-sn-ab12"),
+        ("https://example.com/news/1234?page=2", "1234"),  # a real id in the path wins over the query
+        ("https://example.com/news/12?page=2", "12"),
         ("https://example.com/news/%E4%B8%AD%E6%96%87%E6%A0%87%E9%A2%98.html", "中文标题"),
         ("https://example.com/jp/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9-1", "ニュース-1"),
         ("https://example.com/kr/%ED%95%9C%EA%B5%AD%EC%96%B4", "한국어"),
