@@ -175,7 +175,27 @@ def _junk_by_name(el: HtmlElement) -> bool:
     names = " ".join(v for v in (el.get("class"), el.get("id")) if v)
     if not names or not JUNK_HINT.search(names):
         return False
-    return any(w.lower() in JUNK_WORDS for w in CLASS_WORDS.findall(names))
+    for name in names.split():
+        words = CLASS_WORDS.findall(name)
+        # "sharing-with-a-single-developer" is a heading's slug, not a widget's name.
+        if sum(1 for w in words if not w.isdigit()) > 4:
+            continue
+        if any(w.lower() in JUNK_WORDS for w in words):
+            return True
+    return False
+
+
+def _is_small_widget(el: HtmlElement, total: int) -> bool:
+    """Whether a junk-named element is small beside the content and holds no article prose."""
+    if len(el.text_content()) >= 0.35 * total:
+        return False
+    long_paragraphs = 0
+    for p in el.iter("p"):
+        if len(p.text_content()) > 150:
+            long_paragraphs += 1
+            if long_paragraphs >= 2:
+                return False
+    return True
 
 
 def remove_matching_text(content: HtmlElement, patterns: tuple[str, ...]) -> None:
@@ -238,7 +258,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
             if is_hidden(el):
                 drop.append(el)
                 continue
-            if _junk_by_name(el) and len(el.text_content()) < 0.35 * total:
+            if _junk_by_name(el) and _is_small_widget(el, total):
                 drop.append(el)
                 continue
         if tag == "img":

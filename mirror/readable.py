@@ -445,6 +445,7 @@ class Readable:
         article = body.makeelement("div", {})
         if not top or top[0].tag == "body":
             # No container stands out: take the whole body.
+            article.text, body.text = body.text, None
             for child in list(body):
                 article.append(child)
             self._prep(article)
