@@ -628,7 +628,8 @@ def site(tmp_path: Path) -> Path:
     (root / "feed.xml").write_text("<rss version='2.0'><channel></channel></rss>", encoding="utf-8")
     (root / "_headers").write_text(
         "# per-file headers\n/articles/gbk-news.html\n  Content-Type: text/html; charset=gbk\n  X-Demo: yes\n"
-        "/articles/*\n  Cache-Control: max-age=60\n",
+        "/articles/*\n  Cache-Control: max-age=60\n"
+        "/articles/one.html\n  Last-Modified: Tue, 24 Nov 2026 12:00:00 GMT\n",
         encoding="utf-8",
     )
     (tmp_path / "secret.html").write_text("<p>outside</p>", encoding="utf-8")
@@ -653,6 +654,7 @@ def test_local_site_serves_files_offline(site: Path) -> None:
         gbk = f.get("https://demo.example/articles/gbk-news.html")
         feed = f.get("https://demo.example/feed.xml")
         again = f.get("https://demo.example/articles/one.html", etag=one.etag)
+        since = f.get("https://demo.example/articles/one.html", last_modified=one.last_modified)
     assert home.text == "<h1>Home</h1>"
     assert one.text == "<p>Article one</p>" and one.headers["Content-Type"] == "text/html"
     assert gbk.text == "<p>中文新闻</p>" and gbk.encoding == "gb18030"
@@ -663,6 +665,7 @@ def test_local_site_serves_files_offline(site: Path) -> None:
     assert gbk.headers["Cache-Control"] == one.headers["Cache-Control"] == "max-age=60"
     assert "Cache-Control" not in home.headers
     assert again.not_modified
+    assert one.last_modified == "Tue, 24 Nov 2026 12:00:00 GMT" and since.not_modified
 
 
 @pytest.mark.parametrize(
