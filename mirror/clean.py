@@ -49,6 +49,12 @@ JUNK_WORDS = frozenset(
         "paywall",
     }
 )
+# Inline elements whose text belongs to the sentence around them whatever their
+# class says (a glossary link styled "popup" is still part of the sentence).
+PROSE_INLINE = frozenset(
+    {"a", "em", "strong", "b", "i", "u", "abbr", "code", "sup", "sub", "mark", "cite", "q",
+     "time", "small", "s", "del", "kbd", "var", "dfn"}
+)
 CLASS_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 TRACKER = re.compile(
     r"/(?:pixel|beacon|tracking|tracker|track|1x1|spacer|blank|transparent)\.(?:gif|png)|/b/ss/|"
@@ -258,7 +264,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
             if is_hidden(el):
                 drop.append(el)
                 continue
-            if _junk_by_name(el) and _is_small_widget(el, total):
+            if tag not in PROSE_INLINE and _junk_by_name(el) and _is_small_widget(el, total):
                 drop.append(el)
                 continue
         if tag == "img":
