@@ -363,16 +363,20 @@ class PageLayout:
         # Each page brings its QR image; a limit below 2 still allows one page per folder.
         self.pages_per_folder = max(1, folder_limit // 2)
         self.repo_root = repo_root
-        self._handed: dict[str, str] = {}  # normalised URL -> page path, not yet in the manifest
-        self._handed_paths: set[str] = set()  # lower-cased
-        self._handed_folders: dict[str, int] = {}  # lower-cased folder -> pages handed out
+        self._handed: dict[str, str] = {}  # normalised URL -> page path handed out this run
+        self._handed_paths: set[str] = set()  # the same paths, lower-cased
 
     def _taken(self, path: str) -> bool:
         return path.lower() in self._handed_paths or self.manifest.path_taken(path)
 
     def _pages_in(self, folder: str) -> int:
-        handed = self._handed_folders.get(folder.lower(), 0)
-        return self.manifest.folder_entries(folder) // 2 + handed
+        # Handed-out paths count until the manifest records them, and then only there.
+        folder = folder.lower()
+        pending = sum(
+            1 for path in self._handed.values()
+            if path.rpartition("/")[0].lower() == folder and not self.manifest.path_taken(path)
+        )
+        return self.manifest.folder_entries(folder) // 2 + pending
 
     def assign(
         self,
@@ -422,7 +426,6 @@ class PageLayout:
         check_repo_path(path, self.repo_root)
         self._handed[key] = path
         self._handed_paths.add(path.lower())
-        self._handed_folders[folder.lower()] = self._handed_folders.get(folder.lower(), 0) + 1
         return path
 
 

@@ -340,6 +340,21 @@ def test_full_month_folder_continues_in_the_next(tmp_path: Path) -> None:
     assert all(c <= limit for c in counts)
 
 
+def test_one_layout_for_a_run_fills_folders_exactly_to_the_limit() -> None:
+    m = Manifest()
+    layout = PageLayout(m, folder_limit=6)
+    paths = []
+    for i in range(4):  # handed out first, recorded later
+        paths.append(layout.assign(url=f"https://example.com/a/{i}.html", channel="news", run_date=RUN))
+    for i in range(4, 7):  # recorded as they are handed out
+        paths.append(layout.assign(url=f"https://example.com/a/{i}.html", channel="news", run_date=RUN))
+        m.add(record(f"https://example.com/a/{i}.html", paths[-1]))
+    for i in range(4):
+        m.add(record(f"https://example.com/a/{i}.html", paths[i]))
+    folders = [PagePaths(p).folder.rsplit("/", 1)[1] for p in paths]
+    assert folders == ["2026-11"] * 3 + ["2026-11-2"] * 3 + ["2026-11-3"]
+
+
 def test_retired_pages_free_folder_room_but_keep_their_names() -> None:
     urls = [f"https://example.com/news/{i}.html" for i in range(3)]
     m = Manifest([record(u, f"pages/news/2026-11/{i}.md") for i, u in enumerate(urls)])
