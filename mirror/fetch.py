@@ -391,6 +391,14 @@ def _cause(err: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
+def _header_text(value: str) -> str:
+    """A header value as sent: http.client reads headers as Latin-1, servers mostly send UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def _about(url: str, err: Exception) -> str:
     """An error's message without the URL it starts with (FetchError adds the origin URL)."""
     return str(err).removeprefix(f"{url}: ")
@@ -486,7 +494,7 @@ class Fetcher:
             reply = self._exchange(url, current, headers, max_bytes or self.settings.max_bytes)
             if reply.status not in _REDIRECTS:
                 break
-            location = reply.headers.get("Location", "").strip()
+            location = _header_text(reply.headers.get("Location", "")).strip()
             if not location:
                 raise HTTPStatusError(url, reply.status, "redirect without a Location header")
             visited.append(current)

@@ -175,6 +175,22 @@ def test_redirect_is_followed_and_final_url_recorded(server: Loopback) -> None:
     assert page.text == "<p>here</p>"
 
 
+def test_utf8_location_header_is_read_as_utf8(server: Loopback) -> None:
+    def moved_raw(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(
+            b"HTTP/1.0 302 Found\r\nLocation: /"
+            + "新闻".encode()
+            + b"\r\nContent-Length: 0\r\n\r\n"
+        )
+
+    server.routes["/old"] = moved_raw
+    server.routes["/%E6%96%B0%E9%97%BB"] = lambda h: reply(h, 200, b"<p>news</p>")
+    with fetcher() as f:
+        page = f.get(server.url("/old"))
+    assert page.text == "<p>news</p>"
+    assert page.final_url == server.url("/新闻")
+
+
 def test_http_error_status_has_a_one_line_message(server: Loopback) -> None:
     with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
         f.get(server.url("/missing"))
