@@ -89,8 +89,24 @@ _ALLOWED_CODECS = frozenset(
         "koi8-u",
         "mac-cyrillic",
         "mac-roman",
+        # Further legacy charsets a detector may name; all ASCII-compatible.
+        "euc_jis_2004",
+        "euc_jisx0213",
+        "shift_jis_2004",
+        "shift_jisx0213",
+        "johab",
+        "mac-greek",
+        "mac-turkish",
+        "mac-latin2",
+        "mac-iceland",
+        "cp437",
+        "cp850",
+        "cp858",
+        "cp1125",
+        "ptcp154",
+        "kz1048",
         *(f"cp{n}" for n in range(1250, 1259)),
-        *(f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+        *(f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16)),
     }
 )
 

@@ -16,6 +16,8 @@ from mirror.model import FetchSettings
 ZH = "新闻报道：今天北京天气晴朗，市民纷纷外出踏青。记者在公园里看到许多家庭带着孩子放风筝。"
 ZH_TW = "新聞報導：今天臺北天氣晴朗，市民紛紛外出踏青。記者在公園裡看到許多家庭帶著孩子放風箏。"
 JA = "ニュース記事：今日の東京は晴れ。公園では多くの家族が凧揚げを楽しんでいました。"
+KO = "오늘 서울은 맑은 날씨입니다. 시민들이 공원에 나와 산책을 즐겼습니다."
+RU = "Сегодня в Москве солнечная погода, горожане вышли на прогулку в парки."
 FR = "Le café de la gare a rouvert ses portes à côté de l'église ; élèves et garçons y déjeunent."
 
 
@@ -73,6 +75,14 @@ CASES = {
         "cp932",
     ),
     "shift_jis, no clue": (page(JA).encode("shift_jis"), "text/html", JA, "cp932"),
+    "euc-jp with meta": (
+        page(JA, "<meta charset=EUC-JP>").encode("euc_jp"),
+        "text/html",
+        JA,
+        "euc_jp",
+    ),
+    "euc-kr, no clue": (page(KO).encode("euc_kr"), "text/html", KO, "cp949"),
+    "windows-1251, no clue": (page(RU).encode("cp1251"), "text/html", RU, "cp1251"),
     "utf-8 BOM beats a lying header": (
         codecs.BOM_UTF8 + page(ZH).encode("utf-8"),
         "text/html; charset=gbk",
