@@ -427,6 +427,8 @@ class Fetcher:
         deadline: float | None = None,
     ) -> None:
         self.settings = settings or FetchSettings()
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.deadline = deadline if deadline is not None else max(3 * self.settings.timeout, 1.0)
         self.session = requests.Session()
         # Proxies and .netrc from the environment would bypass the address
