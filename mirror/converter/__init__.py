@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -27,8 +28,18 @@ def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
         html = _XML_DECL.sub("", html, count=1)
     if not html.strip():
         return None
-    parser = etree.HTMLParser(encoding="utf-8", remove_comments=False)
-    return etree.fromstring(html.encode("utf-8"), parser)
+    return etree.fromstring(html.encode("utf-8"), _parser())
+
+
+_local = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    # Making a parser costs as much as parsing a page; one per thread is safe to reuse.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.HTMLParser(encoding="utf-8")
+    return parser
 
 
 def _base_of(root, base_url: str | None) -> str | None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ _LANG_CLASS = re.compile(
     r"(?:^|\s)(?:lang(?:uage)?-|highlight-source-|brush:\s*)(\S+)"
 )
 _WS = re.compile(r"[ \t\n\r\f]+")
+_ASCII_WS = " \t\n\r\f"
 _AUTOLINK_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\x00-\x20<>]*$")
 _EMAIL = re.compile(
     r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -252,7 +253,7 @@ class Converter:
             return
         inl = self._inl
         text = el.text
-        if text and (not text.isspace() or len(inl) > len(self._stack)):
+        if text and (text.strip(_ASCII_WS) or len(inl) > len(self._stack)):
             inl.append(text)
         h = self._h
         depth += 1
@@ -266,7 +267,7 @@ class Converter:
                     fn(self, child, depth)
                 inl = self._inl  # a block handler may have started a new run
             tail = child.tail
-            if tail and (not tail.isspace() or len(inl) > len(self._stack)):
+            if tail and (tail.strip(_ASCII_WS) or len(inl) > len(self._stack)):
                 inl.append(tail)
 
     def _flush(self) -> None:
@@ -508,7 +509,7 @@ class Converter:
             else:
                 items.append(blocks)
 
-        if el.text and not el.text.isspace():
+        if el.text and el.text.strip(_ASCII_WS):
             stray.append(el.text)
         for child in el:
             if child.tag == "li":
@@ -517,7 +518,7 @@ class Converter:
                 items.append(self.render_blocks(child, depth + 1))
                 if not loose:
                     loose = any(c.tag == "p" for c in child)
-                if child.tail and not child.tail.isspace():
+                if child.tail and child.tail.strip(_ASCII_WS):
                     stray.append(child.tail)
             else:
                 stray.append(child)

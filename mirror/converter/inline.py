@@ -263,7 +263,9 @@ def _render_text(text: str, mode: int) -> str:
     """The common case of a run that is only page text: no spans, no breaks."""
     if "\n" in text and _CJK.search(text):
         text = _CJK_BREAK.sub("", text)
-    text = _WS_RUN.sub(" ", text).strip(" ")
+    if _WS_IRREGULAR.search(text):
+        text = _WS_IRREGULAR.sub(" ", text)
+    text = text.strip(" ")
     if not text:
         return ""
     return _serialize([[_T, text]], mode)
@@ -276,67 +278,121 @@ _T, _R, _O, _C, _B = 0, 1, 2, 3, 4
 def _layout(tokens: list, mode: int) -> list:
     """Collapse whitespace, move spaces out of spans, drop empty spans and edge breaks.
 
-    Returns segments [kind, value]: text, raw, open, close, break.
+    Returns segments [kind, value]: text, raw, open, close, break.  Spaces
+    and span openings wait until visible content follows them, so a space
+    at the edge of a span moves outside it and empty spans vanish.
     """
     segs: list = []
-    st = _LayoutState()
+    text: list[str] = []  # pieces of the text segment being built
+    pending_space = False  # a collapsed space waiting for visible content
+    space_nl = False  # ...that held a source line break (dropped between CJK)
+    pending_opens: list = []
+    pending_breaks = 0
+    seen = False  # anything visible on the current line
+    last_char = ""
+    opened: set[int] = set()
+
+    def flush_text() -> None:
+        if text:
+            segs.append([_T, "".join(text)])
+            text.clear()
+
     for tok in tokens:
-        if tok.__class__ is str:
+        cls = tok.__class__
+        if cls is str:
             if not tok:
-                continue
-            if _WS_ANY.search(tok) is None:
-                st.visible(segs, tok, True)
-                continue
-            if not tok.strip(" \t\n\r\f"):
-                if st.seen_visible and not st.pending_space:
-                    st.pending_space = True
-                    st.space_nl = "\n" in tok
-                elif st.pending_space and "\n" in tok:
-                    st.space_nl = True
                 continue
             if "\n" in tok and _CJK.search(tok):
                 tok = _CJK_BREAK.sub("", tok)
-            body = _WS_RUN.sub(" ", tok)
-            if body[0] == " ":
-                if st.seen_visible and not st.pending_space:
-                    st.pending_space = True
-                    st.space_nl = "\n" in tok[: len(tok) - len(tok.lstrip(" \t\n\r\f"))]
+                if not tok:
+                    continue
+            body = _WS_IRREGULAR.sub(" ", tok) if _WS_IRREGULAR.search(tok) else tok
+            lead = body[0] == " "
+            if lead:
+                if seen and not pending_space:
+                    pending_space = True
+                    space_nl = "\n" in tok[: len(tok) - len(tok.lstrip(" \t\n\r\f"))]
+                elif pending_space and tok[0] == "\n":
+                    space_nl = True
                 body = body[1:]
-            trailing = body.endswith(" ")
-            if trailing:
+                if not body:
+                    continue
+            trail = body[-1] == " "
+            if trail:
                 body = body[:-1]
-            if body:
-                st.visible(segs, body, True)
-            if trailing and st.seen_visible:
-                st.pending_space = True
-                st.space_nl = "\n" in tok[len(tok.rstrip(" \t\n\r\f")):]
+            # visible text
+            if pending_breaks:
+                flush_text()
+                segs.extend([_B, None] for _ in range(pending_breaks))
+                pending_breaks = 0
+                pending_space = seen = False
+            if pending_space:
+                pending_space = False
+                if not (space_nl and _CJK.match(last_char) and _CJK.match(body[0])):
+                    text.append(" ")
+            if pending_opens:
+                flush_text()
+                for o in pending_opens:
+                    segs.append([_O, o])
+                    opened.add(id(o))
+                pending_opens.clear()
+            text.append(body)
+            seen = True
+            last_char = body[-1]
+            if trail:
+                pending_space = True
+                space_nl = "\n" in tok[len(tok.rstrip(" \t\n\r\f")):]
             continue
-        cls = tok.__class__
         if cls is Open:
-            st.pending_opens.append(tok)
+            pending_opens.append(tok)
         elif cls is Close:
             o = tok.opener
-            if o in st.pending_opens:
-                if o.kind == "link":  # an empty link still links somewhere
-                    st.visible(segs, "", False)
-                    segs.append([_C, o])
-                else:
-                    st.pending_opens.remove(o)  # nothing inside: drop the span
-            elif id(o) in st.opened:
+            if o in pending_opens:
+                if o.kind != "link":
+                    pending_opens.remove(o)  # nothing inside: drop the span
+                    continue
+                # an empty link still links somewhere: emit it like content
+                tok = Raw("")
+            elif id(o) in opened:
+                flush_text()
                 segs.append([_C, o])
-        elif cls is Raw:
+                continue
+            else:
+                continue
+        if cls is Raw or tok.__class__ is Raw:
+            if pending_breaks:
+                flush_text()
+                segs.extend([_B, None] for _ in range(pending_breaks))
+                pending_breaks = 0
+                pending_space = seen = False
+            if pending_space:
+                pending_space = False
+                text.append(" ")
+            flush_text()
+            if pending_opens:
+                for o in pending_opens:
+                    segs.append([_O, o])
+                    opened.add(id(o))
+                if tok.text == "":  # the empty link
+                    o = pending_opens[-1]
+                    pending_opens.clear()
+                    segs.append([_C, o])
+                    continue
+                pending_opens.clear()
             if tok.text:
-                st.visible(segs, tok.text, False)
-        elif st.seen_visible or st.pending_breaks:  # Break
-            st.pending_breaks += 1
-            st.pending_space = False
+                segs.append([_R, tok.text])
+                seen = True
+                last_char = tok.text[-1]
+        elif cls is Break:
+            if seen or pending_breaks:
+                pending_breaks += 1
+                pending_space = False
+    flush_text()
     # spans opened here but closed in a later paragraph end here
     open_stack: list = []
     for s in segs:
         k = s[0]
-        if k == _T:
-            s[1] = "".join(s[1])
-        elif k == _O:
+        if k == _O:
             open_stack.append(s[1])
         elif k == _C and s[1] in open_stack:
             open_stack.remove(s[1])
@@ -345,55 +401,12 @@ def _layout(tokens: list, mode: int) -> list:
     return segs
 
 
-_WS_ANY = re.compile(r"[ \t\n\r\f]")
+# Whitespace that is not already a single space: what collapsing has to change.
+_WS_IRREGULAR = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 _CJK_CHARS = (r"\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
               r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
 # A source line break between two CJK characters is no space at all.
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK_CHARS}])[ \t\r\f]*\n[ \t\n\r\f]*(?=[{_CJK_CHARS}])")
-
-
-class _LayoutState:
-    __slots__ = ("pending_space", "space_nl", "pending_opens", "pending_breaks",
-                 "seen_visible", "last_char", "opened")
-
-    def __init__(self) -> None:
-        self.pending_space = False  # a collapsed space waiting for visible content
-        self.space_nl = False  # ...that held a source line break (dropped between CJK)
-        self.pending_opens: list = []
-        self.pending_breaks = 0
-        self.seen_visible = False  # anything visible on the current line
-        self.last_char = ""
-        self.opened: set[int] = set()
-
-    def visible(self, segs: list, part: str, is_text: bool) -> None:
-        if self.pending_breaks:
-            segs.extend([_B, None] for _ in range(self.pending_breaks))
-            self.pending_breaks = 0
-            self.pending_space = False
-            self.seen_visible = False
-        if self.pending_space:
-            self.pending_space = False
-            if not (self.space_nl and part and _CJK.match(self.last_char)
-                    and _CJK.match(part[0])):
-                if segs and segs[-1][0] == _T:
-                    segs[-1][1].append(" ")
-                else:
-                    segs.append([_T, [" "]])
-        if self.pending_opens:
-            for o in self.pending_opens:
-                segs.append([_O, o])
-                self.opened.add(id(o))
-            self.pending_opens.clear()
-        if not part:
-            return
-        if not is_text:
-            segs.append([_R, part])
-        elif segs and segs[-1][0] == _T:
-            segs[-1][1].append(part)
-        else:
-            segs.append([_T, [part]])
-        self.seen_visible = True
-        self.last_char = part[-1]
 
 
 def _serialize(segs: list, mode: int) -> str:
@@ -421,9 +434,12 @@ def _serialize(segs: list, mode: int) -> str:
     for i in range(n):
         k, v = segs[i]
         if k == _T:
-            nxt = _next_char(segs, i)
-            out = escape_text(v, last, nxt, brackets=brackets_anywhere or in_link > 0,
-                              backticks=backticks, cell=cell)
+            if _SPECIAL.search(v) is None:
+                out = v
+            else:
+                out = escape_text(v, last, _next_char(segs, i),
+                                  brackets=brackets_anywhere or in_link > 0,
+                                  backticks=backticks, cell=cell)
             if line_start and mode == PARA:
                 out = escape_line_start(out, i + 1 >= n or segs[i + 1][0] == _B)
             final[i] = out
