@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+import lxml.html
+
 from mirror.config import Config
 from mirror.encoding import decode_html
 from mirror.extract import extract_article
@@ -264,8 +266,13 @@ class Publisher:
                              run_date=self.now, page_id=page_id(got.final_url or entry.url))
         page_dir = str(PurePosixPath(path).parent)
         assets: list[str] = []
+        source_hash = ""
 
         def rewrite(root_el) -> None:  # type: ignore[no-untyped-def]
+            nonlocal source_hash
+            # "Changed" means the source changed: hash the cleaned article before links are
+            # rewritten, since those depend on what else is mirrored by now.
+            source_hash = hashlib.sha256(lxml.html.tostring(root_el, encoding="utf-8")).hexdigest()
             def mirrored(url: str) -> str | None:
                 rec = manifest.get(normalize_url(url))
                 if rec is None or rec.removed:
@@ -285,7 +292,7 @@ class Publisher:
         timings["extract"] += time.perf_counter() - t
         if not article.markdown.strip():
             raise ValueError("no article content found")
-        content_hash = hashlib.sha256(article.markdown.encode()).hexdigest()
+        content_hash = source_hash
         if old is not None and old.content_hash == content_hash:
             report.unchanged += 1
             return

@@ -45,10 +45,10 @@ def feed(base: str, numbers: list[int]) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
 
 
-@pytest.fixture
-def site(httpserver):
+def serve_site(httpserver) -> dict:
+    """A small news site on the test server: a feed, articles (some can be broken), images."""
     base = httpserver.url_for("").rstrip("/")
-    state = {"numbers": [1, 2, 3], "broken": set()}
+    state = {"numbers": [1, 2, 3], "broken": set(), "extra": ""}
 
     def handler(request):
         from werkzeug import Response
@@ -60,7 +60,7 @@ def site(httpserver):
             n = int(m.group(1))
             if n in state["broken"]:
                 return Response("boom", status=404)
-            return Response(article(n), content_type="text/html; charset=utf-8")
+            return Response(article(n, state["extra"] if n == 1 else ""), content_type="text/html; charset=utf-8")
         if re.fullmatch(r"/img/\d+\.png", path):
             return Response(PNG_1x1 + path.encode(), content_type="image/png")
         return Response("not found", status=404)
@@ -68,6 +68,11 @@ def site(httpserver):
     httpserver.expect_request(re.compile(".*")).respond_with_handler(handler)
     state["base"] = base
     return state
+
+
+@pytest.fixture
+def site(httpserver):
+    return serve_site(httpserver)
 
 
 def make_config(tmp_path: Path, base: str, **publisher) -> object:
@@ -208,3 +213,130 @@ def test_dry_run_writes_nothing(tmp_path, site):
     report = Publisher(make_config(tmp_path, site["base"])).publish(dry_run=True)
     assert len(report.published) == 4 and report.commit is None
     assert not (tmp_path / "repo" / "pages").exists()
+
+
+def add_shlink(httpserver, status: int = 200) -> list[str]:
+    """A Shlink API on the test server; returns the list of long URLs it was asked for."""
+    from werkzeug import Response
+
+    asked: list[str] = []
+
+    def shorten(request):
+        import json
+
+        if request.headers.get("X-Api-Key") != "k3y":
+            return Response("{}", status=401)
+        long_url = request.get_json()["longUrl"]
+        asked.append(long_url)
+        if status != 200:
+            return Response('{"detail": "down"}', status=status, content_type="application/json")
+        return Response(json.dumps({"shortUrl": f"https://s.example/{len(asked)}"}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/rest/v3/short-urls", method="POST").respond_with_handler(shorten)
+    return asked
+
+
+def with_shortener(config, base: str):
+    import dataclasses
+
+    from mirror.shortener import ShortenerSettings
+
+    return dataclasses.replace(config, shortener=ShortenerSettings(provider="shlink", api_url=base, api_key="k3y"))
+
+
+def test_short_url_in_footer_and_qr_and_cached(tmp_path, httpserver):
+    asked = add_shlink(httpserver)
+    site_state = serve_site(httpserver)  # after the shortener: its catch-all must not shadow it
+    config = with_shortener(make_config(tmp_path, site_state["base"]), site_state["base"])
+    report = Publisher(config).publish()
+    assert report.failed == [] and len(asked) == 4
+    repo = tmp_path / "repo"
+    for rec in Manifest.load(repo):
+        assert rec.short_url.startswith("https://s.example/")
+        text = (repo / rec.path).read_text("utf-8")
+        assert rec.short_url in text
+        assert [d.text for d in zxingcpp.read_barcodes(Image.open(repo / (rec.path + ".png")))] == [rec.short_url]
+    # Re-publishing a changed page reuses the cached short URL: the shortener is not asked again.
+    Publisher(config).publish(urls=[f"{site_state['base']}/news/1.html"], sources=["times"])
+    assert len(asked) == 4
+
+
+def test_failing_shortener_never_blocks_publishing(tmp_path, httpserver):
+    asked = add_shlink(httpserver, status=500)
+    site_state = serve_site(httpserver)
+    config = with_shortener(make_config(tmp_path, site_state["base"]), site_state["base"])
+    report = Publisher(config).publish()
+    assert len(report.published) == 4 and report.failed == []
+    assert report.warnings and "shlink" in report.warnings[0]
+    assert len(asked) == 3  # the circuit breaker stops calling a dead shortener
+    repo = tmp_path / "repo"
+    for rec in Manifest.load(repo):
+        url = f"https://github.com/o/r/blob/main/{rec.path}"
+        assert rec.short_url == ""
+        assert [d.text for d in zxingcpp.read_barcodes(Image.open(repo / (rec.path + ".png")))] == [url]
+
+
+def test_changed_article_is_republished_only_when_the_source_says_so(tmp_path, site):
+    import dataclasses
+
+    config = make_config(tmp_path, site["base"])
+    Publisher(config).publish()
+    repo = tmp_path / "repo"
+    page = repo / Manifest.load(repo).get(f"{site['base']}/news/1.html").path
+    before = page.read_text("utf-8")
+    site["extra"] = "<p>A correction was added to this story after publication, in a new paragraph.</p>"
+    assert Publisher(config).publish().published == []  # republish_changed is off
+    sources = tuple(dataclasses.replace(s, republish_changed=True) for s in config.sources)
+    report = Publisher(dataclasses.replace(config, sources=sources)).publish()
+    assert [(p.title, p.updated) for p in report.published] == [("Story 1", True)]
+    after = page.read_text("utf-8")
+    assert "A correction was added" in after and after != before
+    assert Publisher(dataclasses.replace(config, sources=sources)).publish().published == []
+
+
+def test_indexes_are_paginated_newest_first(tmp_path, site):
+    site["numbers"] = [1, 2, 3, 4, 5]
+    Publisher(make_config(tmp_path, site["base"], index_page_size=2)).publish()
+    repo = tmp_path / "repo"
+    names = sorted(p.name for p in (repo / "indexes").glob("news*.md"))
+    assert names == ["news-2.md", "news-3.md", "news.md"]
+    first = (repo / "indexes/news.md").read_text("utf-8")
+    assert first.index("Story 5") < first.index("Story 4") and "Story 3" not in first
+    assert "(news-2.md)" in first
+    assert "Story 1" in (repo / "indexes/news-3.md").read_text("utf-8")
+    assert_links_resolve(repo)
+
+
+def test_two_clones_publishing_at_once_both_land(tmp_path, site):
+    import threading
+
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(remote)], check=True)
+    Publisher(make_config(tmp_path, site["base"], remote=str(remote))).publish(sources=["tech"])
+    clones = []
+    for name in ("a", "b"):
+        subprocess.run(["git", "clone", "-q", str(remote), str(tmp_path / name)], check=True)
+        clones.append(make_config(tmp_path, site["base"], repo=str(tmp_path / name), remote=str(remote)))
+    site["numbers"] = [1, 2]
+    reports = {}
+    barrier = threading.Barrier(2)
+
+    def run(name, config, urls):
+        barrier.wait()
+        reports[name] = Publisher(config).publish(urls=urls, sources=["times"])
+
+    threads = [threading.Thread(target=run, args=("a", clones[0], [f"{site['base']}/news/1.html"])),
+               threading.Thread(target=run, args=("b", clones[1], [f"{site['base']}/news/2.html"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.failed == [] and r.pushed for r in reports.values())
+    final = tmp_path / "final"
+    subprocess.run(["git", "clone", "-q", str(remote), str(final)], check=True)
+    manifest = Manifest.load(final)
+    assert sorted(r.title for r in manifest) == ["Story 1", "Story 2", "Story 6"]
+    index = (final / "indexes/news.md").read_text("utf-8")
+    assert "Story 1" in index and "Story 2" in index
+    assert_links_resolve(final)
