@@ -14,16 +14,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from mirror.fsutil import write_atomic
+from mirror.fsutil import safe_join, write_atomic
 from mirror.rewrite import normalize_url
 
 log = logging.getLogger(__name__)
 
 MANIFEST_PATH = ".mirror/manifest.jsonl"
-# For the mirror repo's .gitattributes: concurrent runs' additions merge line by line, and a
-# Windows clone does not turn the file into CRLF.
-GITATTRIBUTES_LINE = f"{MANIFEST_PATH} merge=union text eol=lf"
-
 
 def url_key(url: str) -> str:
     """The manifest key of a URL: normalised, or just stripped when it cannot be normalised
@@ -459,27 +455,5 @@ class Manifest:
 
 
 def _manifest_file(repo_root: str | Path) -> Path:
-    root = Path(repo_root)
-    path = root / MANIFEST_PATH
-    # A cloned repo could make .mirror a symlink to anywhere; never read or write through it.
-    real_root = root.resolve()
-    if not path.parent.resolve().is_relative_to(real_root) or (
-        path.is_symlink() and not path.resolve().is_relative_to(real_root)
-    ):
-        raise ValueError(f"{path} leads outside the repo {root}")
-    return path
-
-
-def ensure_gitattributes(repo_root: str | Path) -> bool:
-    """Add the manifest's merge=union line to the repo's .gitattributes; True if it changed."""
-    path = Path(repo_root) / ".gitattributes"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    if any(line.split()[:1] == [MANIFEST_PATH] for line in text.splitlines() if line.strip()):
-        return False
-    if text and not text.endswith("\n"):
-        text += "\n"
-    path.write_text(text + GITATTRIBUTES_LINE + "\n", encoding="utf-8")
-    return True
+    # A cloned repo could make .mirror a symlink to anywhere: safe_join refuses that.
+    return safe_join(Path(repo_root), MANIFEST_PATH)

@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from mirror.manifest import (
-    GITATTRIBUTES_LINE,
     MANIFEST_PATH,
     Manifest,
     Record,
     content_hash,
-    ensure_gitattributes,
     iso,
 )
 
@@ -216,9 +214,8 @@ def test_concurrent_runs_merge_with_git_union_driver(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    assert ensure_gitattributes(repo) is True
-    assert ensure_gitattributes(repo) is False
-    assert GITATTRIBUTES_LINE in (repo / ".gitattributes").read_text()
+    # The rule mirror.gitrepo writes into every mirror repo.
+    (repo / ".gitattributes").write_text("/.mirror/*.jsonl merge=union\n")
     Manifest([rec(n) for n in (10, 30, 50)]).save(repo)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
