@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_PATH = ".mirror/manifest.jsonl"
 
+
 def url_key(url: str) -> str:
     """The manifest key of a URL: normalised, or just stripped when it cannot be normalised
     (a lone surrogate from a broken feed makes the normaliser raise)."""
