@@ -261,7 +261,9 @@ def test_files_source_reads_canonical_or_file_uri(tmp_path: Path) -> None:
         )
     )
     (tmp_path / "c.html").write_text(
-        "<html><head><title> Third\n page </title></head></html>", encoding="utf-8"
+        "<html><head><title> Third\n page </title>"
+        '<meta property="article:published_time" content="2026-11-03T08:00:00+08:00"></head></html>',
+        encoding="utf-8",
     )
     (tmp_path / "notes.txt").write_text("not html", encoding="utf-8")
     with Fetcher(SETTINGS) as f:
@@ -274,6 +276,7 @@ def test_files_source_reads_canonical_or_file_uri(tmp_path: Path) -> None:
     ]
     assert [e.title for e in found] == ["第一", "Second", "Third page"]
     assert [e.path for e in found] == [tmp_path / "a.htm", tmp_path / "b.html", tmp_path / "c.html"]
+    assert [e.published for e in found] == [None, None, datetime(2026, 11, 3, 0, 0, tzinfo=UTC)]
     assert single == [found[2]]
 
 
