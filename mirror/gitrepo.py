@@ -8,6 +8,7 @@ import fcntl
 import os
 import random
 import re
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,9 @@ LOCK_NAME = "mirror.lock"
 # An index.lock older than this, found while we hold the run lock, was left by a killed run.
 # Younger ones get this long to vanish: an orphaned `git add` of a killed run may still finish.
 STALE_INDEX_LOCK_AGE = 5.0
+# From this many new or modified files on, their blobs are packed before `git add`.
+PREPACK_MIN = 100
+PREPACK_MAX_BYTES = 32 * 1024 * 1024
 GIT_TIMEOUT = 600.0  # seconds for any one git command; a hung fetch must not hang CI forever
 
 ATTRIBUTES_HEADER = "# Written by mirror: how concurrent runs merge. Keep these lines."
@@ -304,11 +308,13 @@ class MirrorRepo:
 
     def changed_files(self, paths: Sequence[str] = (".",)) -> list[str]:
         """Files under `paths` that differ from the last commit: new, modified or deleted."""
-        spec = self._pathspecs(paths)
+        return sorted({path for _, path in self._status(self._pathspecs(paths))})
+
+    def _status(self, spec: Sequence[str]) -> list[tuple[str, str]]:
         out = self._git(
             "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *spec
         ).stdout
-        return sorted({item[3:] for item in out.split("\0") if len(item) > 3})
+        return [(item[:2], item[3:]) for item in out.split("\0") if len(item) > 3]
 
     def ensure_identity(self, author: str | None = None) -> Identity:
         """The identity commits are made with: `author` if given, else the last one used,
@@ -412,7 +418,10 @@ class MirrorRepo:
         spec = self._pathspecs(paths)
         with self.lock():
             self._recover()
-            self._stage(spec)
+            changes = self._status(spec)
+            if not changes:
+                return None  # the common case of a run with nothing new: one `git status`
+            self._stage(spec, changes)
             if not self._has_staged():
                 return None
             self._paths = tuple(paths)
@@ -425,12 +434,56 @@ class MirrorRepo:
             )
             return self._rev("HEAD")
 
-    def _stage(self, spec: Sequence[str]) -> None:
-        # The CLI, not GitPython's index.add: ~0.3 s instead of ~10 s for 5,000 new files.
+    def _stage(self, spec: Sequence[str], changes: Sequence[tuple[str, str]] | None = None) -> None:
+        # The CLI, not GitPython's index.add (~10 s for 5,000 new files). Many new files are
+        # first packed in one go: one pack file instead of one loose object file per blob,
+        # which costs 5x less system time; `git add` then finds their blobs stored and only
+        # hashes and indexes them.
+        if changes is None:
+            changes = self._status(spec)
+        changed = [path for xy, path in changes if xy[1] in "?M"]
+        if len(changed) >= PREPACK_MIN:
+            self._prepack(changed)
         self._git(
             "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
             input="\0".join(spec),
         )
+
+    def _prepack(self, relpaths: Sequence[str]) -> None:
+        """Store the files' blobs as one pack (`git fast-import`) rather than one loose object each.
+
+        Only a speed-up: `git add` still decides what is staged (and applies clean filters; a
+        filtered file hashes differently and is simply stored again), so any failure here is
+        ignored.
+        """
+        try:
+            proc = subprocess.Popen(
+                ["git", "fast-import", "--quiet", "--done"], cwd=self._root, env=_clean_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                bufsize=1 << 20,  # few large pipe writes: 3x faster than the 8 KiB default
+            )
+        except OSError:
+            return
+        assert proc.stdin is not None
+        try:
+            for rel in relpaths:
+                path = self._root / rel
+                try:
+                    st = path.lstat()
+                    if not stat.S_ISREG(st.st_mode) or st.st_size > PREPACK_MAX_BYTES:
+                        continue
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                proc.stdin.write(b"blob\ndata %d\n" % len(data))
+                proc.stdin.write(data)
+                proc.stdin.write(b"\n")
+            proc.stdin.write(b"done\n")
+            proc.stdin.close()
+            proc.wait(timeout=GIT_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
 
     def _has_staged(self) -> bool:
         # On an unborn branch `diff --cached` compares with the empty tree.
