@@ -114,7 +114,10 @@ _ALLOWED_CODECS = frozenset(
 # really is, so they are the weakest declaration.
 _LATIN1_FAMILY = frozenset({"cp1252"})
 
-_MULTIBYTE = frozenset({"gb18030", "big5hkscs", "cp932", "euc_jp", "cp949"})
+_MULTIBYTE = frozenset(
+    {"gb18030", "big5hkscs", "cp932", "euc_jp", "cp949", "euc_jis_2004", "euc_jisx0213",
+     "shift_jis_2004", "shift_jisx0213", "johab"}
+)  # fmt: skip
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -211,15 +214,19 @@ def _strict(content: bytes, codec: str) -> bool:
     return True
 
 
+def _looks_utf16(content: bytes) -> bool:
+    # Markup in UTF-16 is mostly ASCII, so about every other byte is NUL.
+    return content.count(0) >= len(content) // 4
+
+
 def _fits(content: bytes, codec: str) -> bool:
     """Whether `content` plausibly is in `codec`: it decodes, near enough without errors."""
     if codec == "cp1252":
         return True  # every byte means something in WHATWG windows-1252
-    try:
-        content.decode(codec)
+    if codec in ("utf-16-le", "utf-16-be") and not _looks_utf16(content):
+        return False  # any even number of ASCII bytes "decodes" as UTF-16
+    if _strict(content, codec):
         return True
-    except UnicodeDecodeError:
-        pass
     # A real page in a declared charset may still carry a stray bad byte or a
     # truncated character; one error in many characters is not a lie.
     text = content.decode(codec, "replace")
@@ -240,7 +247,7 @@ def _detect(content: bytes) -> str | None:
     codec = normalize_charset(best.encoding)
     # UTF-16 without a BOM is a detector's guess on short text, not a real
     # web page: such a page would be full of NUL bytes.
-    if codec in ("utf-16-le", "utf-16-be") and content.count(0) < len(content) // 4:
+    if codec in ("utf-16-le", "utf-16-be") and not _looks_utf16(content):
         return None
     return codec
 

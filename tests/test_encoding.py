@@ -190,6 +190,13 @@ def test_whatwg_label_mapping(label: str, codec: str) -> None:
     assert normalize_charset(label) == codec
 
 
+def test_utf16_label_on_ascii_compatible_bytes_is_not_believed() -> None:
+    text, codec = decode_html(page(FR).encode("utf-8"), "text/html; charset=utf-16")
+    assert codec == "utf-8" and FR in text
+    text, codec = decode_html(page(FR).encode("utf-16-le"), "text/html; charset=utf-16")
+    assert codec == "utf-16-le" and FR in text
+
+
 def test_meta_utf16_means_utf8() -> None:
     assert decode_html(page(ZH, "<meta charset=utf-16>").encode("utf-8"))[1] == "utf-8"
 
