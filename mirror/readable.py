@@ -170,22 +170,21 @@ def _is_phrasing(el: HtmlElement) -> bool:
 
 
 def _has_child_block(el: HtmlElement) -> bool:
-    return any(c.tag in DIV_TO_P or _has_child_block(c) for c in _elements(el))
+    return any(c.tag in DIV_TO_P or (len(c) and _has_child_block(c)) for c in el)
 
 
 def _single_child_tag(el: HtmlElement, tag: str) -> bool:
-    children = _elements(el)
-    if len(children) != 1 or children[0].tag != tag:
+    # The parser drops comments and processing instructions: children are elements.
+    if len(el) != 1:
         return False
-    if not _is_ws(el.text):
-        return False
-    return all(_is_ws(c.tail) for c in el)
+    child = el[0]
+    return child.tag == tag and _is_ws(el.text) and _is_ws(child.tail)
 
 
 def _without_content(el: HtmlElement) -> bool:
-    children = _elements(el)
-    if any(c.tag not in ("br", "hr") for c in children):
-        return False
+    for c in el:
+        if c.tag != "br" and c.tag != "hr":
+            return False
     return not el.text_content().strip()
 
 
@@ -300,15 +299,11 @@ def _remove_and_next(node: HtmlElement) -> HtmlElement | None:
     return nxt
 
 
-def _is_visible(el: HtmlElement) -> bool:
-    style = el.get("style")
-    if style and ("none" in style or "hidden" in style):
+def _style_hides(style: str) -> bool:
+    if "none" in style or "hidden" in style:
         s = style.replace(" ", "").lower()
-        if "display:none" in s or "visibility:hidden" in s:
-            return False
-    if el.get("hidden") is not None:
-        return False
-    return not (el.get("aria-hidden") == "true" and "fallback-image" not in (el.get("class") or ""))
+        return "display:none" in s or "visibility:hidden" in s
+    return False
 
 
 class Readable:
@@ -359,25 +354,33 @@ class Readable:
             remove = False
             # Most elements have no attributes: nothing below can apply to them.
             if attrib:
-                if not _is_visible(node) or (
-                    attrib.get("aria-modal") == "true" and attrib.get("role") == "dialog"
+                get = attrib.get
+                style = get("style")
+                if (
+                    (style and _style_hides(style))
+                    or get("hidden") is not None
+                    or (get("aria-hidden") == "true" and "fallback-image" not in (get("class") or ""))
+                    or (get("aria-modal") == "true" and get("role") == "dialog")
                 ):
                     remove = True
-                else:
-                    cls = attrib.get("class")
-                    ident = attrib.get("id")
+                elif tag != "body":
+                    cls = get("class")
+                    ident = get("id")
                     match = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
-                    if tag != "body" and self.byline is None and self._check_byline(node, match) or strip and tag != "body" and tag != "a" and (
-                        (
-                            match
-                            and UNLIKELY.search(match)
-                            and not MAYBE_CANDIDATE.search(match)
-                            and not _has_ancestor(node, "table")
-                            and not _has_ancestor(node, "code")
+                    remove = (self.byline is None and self._check_byline(node, match)) or bool(
+                        strip
+                        and tag != "a"
+                        and (
+                            (
+                                match
+                                and UNLIKELY.search(match)
+                                and not MAYBE_CANDIDATE.search(match)
+                                and not _has_ancestor(node, "table")
+                                and not _has_ancestor(node, "code")
+                            )
+                            or get("role") in UNLIKELY_ROLES
                         )
-                        or attrib.get("role") in UNLIKELY_ROLES
-                    ):
-                        remove = True
+                    )
             if not remove and remove_title and (tag == "h1" or tag == "h2") and text_similarity(
                 self.title, inner_text(node)
             ) > 0.75:
@@ -394,7 +397,7 @@ class Readable:
             if tag == "div":
                 made = _wrap_phrasing(node)
                 if _single_child_tag(node, "p") and link_density(node, cache=self.links) < 0.25:
-                    child = _elements(node)[0]
+                    child = node[0]
                     child.tail = node.tail
                     node.getparent().replace(node, child)
                     to_score.append(child)
