@@ -419,10 +419,14 @@ class Readable:
             parent = el.getparent()
             if parent is None:
                 continue
-            text = inner_text(el)
+            text = el.text_content()
+            if len(text) < 25:  # the raw text is never shorter than the normalised one
+                continue
+            text = " ".join(text.split())
             if len(text) < 25:
                 continue
-            points = 1 + len(COMMAS.findall(text)) + 1 + min(len(text) // 100, 3)
+            commas = text.count(",") if text.isascii() else len(COMMAS.findall(text))
+            points = 1 + commas + 1 + min(len(text) // 100, 3)
             level = 0
             anc = parent
             while anc is not None and level < 5:
@@ -587,7 +591,7 @@ class Readable:
             return False
         p = img = li = inputs = 0
         embeds = 0
-        for d in node.iterdescendants():
+        for d in node.iterdescendants("p", "img", "li", "input", *EMBEDS):
             t = d.tag
             if t == "p":
                 p += 1
