@@ -1,0 +1,851 @@
+"""`mirror check`: verify a mirror repo's links, QR codes, manifest and pages (no active content)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import posixpath
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+from mirror.manifest import MANIFEST_PATH, Manifest
+from mirror.qr import qr_png
+
+# Kinds of problem, in the order a report lists them.
+KINDS = (
+    "active-content",
+    "escapes-repo",
+    "broken-link",
+    "qr",
+    "missing-page",
+    "orphan",
+    "duplicate-path",
+    "retired-present",
+    "manifest",
+    "unreadable",
+)
+
+PARALLEL_MIN_FILES = 400  # below this a process pool costs more than it saves
+CHUNK = 250  # files per task: small enough to balance two workers, large enough to amortise pickling
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str  # one of KINDS
+    path: str  # repo-relative file the problem is in (or about)
+    message: str
+
+
+@dataclass(slots=True)
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # pages, indexes, readme, links, qr, records
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# =========================================================================== Markdown scanning
+#
+# Parsing 20,000 pages with markdown-it-py takes minutes; this scanner finds the same link
+# destinations and raw HTML in a fraction of that. It follows CommonMark's block structure
+# (block quotes, list items, fenced and indented code, HTML blocks, reference definitions)
+# closely enough that code never counts as links or HTML, and its inline pass handles code
+# spans, autolinks, raw HTML, inline links and images, and reference links. The tests hold it
+# against markdown-it-py.
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    dest: str  # backslash escapes and entities decoded, not percent-decoded
+    kind: str  # "link" | "image" | "autolink" | "definition" | "html"
+    line: int  # 1-based
+    span: tuple[int, int] = (0, 0)  # position in its paragraph, to find images inside a link
+    block: int = 0  # the paragraph it is in
+
+
+@dataclass(slots=True)
+class Scan:
+    links: list[Link] = field(default_factory=list)
+    html: list[tuple[int, str]] = field(default_factory=list)  # (line, raw HTML)
+
+
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)$")
+_ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+_HR = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
+_LIST_MARK = re.compile(r"([-+*]|[0-9]{1,9}[.)])( *)")
+_DEFINITION = re.compile(
+    r" {0,3}\[((?:[^\[\]\\]|\\.){1,999})\]:[ \t]*(<(?:[^<>\n\\]|\\.)*>|\S+)"
+    r"(?:[ \t]+(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?[ \t]*$"
+)
+_BLOCK_TAGS = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
+    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h1|h2|h3|h4|h5|h6|"
+    "head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|"
+    "p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul"
+)
+_ATTR = r"(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)"
+_OPEN_TAG = rf"<[A-Za-z][A-Za-z0-9-]*{_ATTR}*\s*/?>"
+_CLOSE_TAG = r"</[A-Za-z][A-Za-z0-9-]*\s*>"
+# (start, end) of each kind of HTML block; None = ends at a blank line
+_HTML_BLOCKS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, bool], ...] = (
+    (re.compile(r" {0,3}<(?:script|pre|style|textarea)(?:\s|>|$)", re.I),
+     re.compile(r"</(?:script|pre|style|textarea)>", re.I), True),
+    (re.compile(r" {0,3}<!--"), re.compile(r"-->"), True),
+    (re.compile(r" {0,3}<\?"), re.compile(r"\?>"), True),
+    (re.compile(r" {0,3}<![A-Za-z]"), re.compile(r">"), True),
+    (re.compile(r" {0,3}<!\[CDATA\["), re.compile(r"\]\]>"), True),
+    (re.compile(rf" {{0,3}}</?(?:{_BLOCK_TAGS})(?:\s|/?>|$)", re.I), None, True),
+    (re.compile(rf" {{0,3}}(?:{_OPEN_TAG}|{_CLOSE_TAG})\s*$"), None, False),  # cannot interrupt a paragraph
+)
+_INLINE_HTML = re.compile(
+    rf"{_OPEN_TAG}|{_CLOSE_TAG}|<!---?>|<!--.*?-->|<\?.*?\?>|<![A-Za-z][^>]*>|<!\[CDATA\[.*?\]\]>",
+    re.S,
+)
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*)>")
+_EMAIL = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*>")
+_LABEL = re.compile(r"\[((?:[^\[\]\\]|\\.){0,999})\]")
+
+
+def _unescape(text: str) -> str:
+    """A destination as CommonMark reads it: backslash escapes and entity references decoded."""
+    if "\\" in text:
+        text = _ESCAPED.sub(r"\1", text)
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    return text
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).lower().upper()
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+@dataclass(slots=True)
+class _Item:
+    quote: bool
+    width: int = 0  # list item: columns its content is indented by
+
+
+def scan_markdown(text: str) -> Scan:
+    """The link destinations and raw HTML of a Markdown document, outside code."""
+    scan = Scan()
+    refs: dict[str, str] = {}
+    paragraphs: list[tuple[int, list[str]]] = []  # (first line, lines)
+    containers: list[_Item] = []
+    para: list[str] | None = None
+    fence: tuple[str, int, int, int] | None = None  # (char, length, depth, indent)
+    html_end: re.Pattern[str] | None | bool = False  # False: not in an HTML block
+    html_depth = 0
+
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw.expandtabs(4) if "\t" in raw else raw
+        line = line.rstrip("\r")
+        # 1. the open containers this line continues
+        pos, matched = 0, 0
+        blank = not line.strip()
+        for item in containers:
+            rest = line[pos:]
+            if item.quote:
+                ind = _indent(rest)
+                if ind <= 3 and rest[ind:ind + 1] == ">":
+                    pos += ind + 1
+                    if line[pos:pos + 1] == " ":
+                        pos += 1
+                else:
+                    break
+            elif blank:
+                pass
+            elif _indent(rest) >= item.width:
+                pos += item.width
+            else:
+                break
+            matched += 1
+        rest = line[pos:]
+        if fence is not None:
+            if matched >= fence[2]:
+                close = rest.lstrip(" ")
+                if (_indent(rest) <= 3 and close.startswith(fence[0] * fence[1])
+                        and not close.strip(fence[0]).strip()):
+                    fence = None
+                continue
+            fence = None
+        if html_end is not False:
+            if matched >= html_depth:
+                scan.html.append((number, rest))
+                if html_end is None:
+                    if blank:
+                        html_end = False
+                elif html_end.search(rest):
+                    html_end = False
+                continue
+            html_end = False
+        if matched < len(containers):
+            # A lazy continuation line extends the open paragraph of an unmatched container.
+            if para is not None and not blank and not _starts_block(rest, True):
+                para.append(rest)
+                continue
+            del containers[matched:]
+            para = None
+        # 2. new containers
+        while True:
+            ind = _indent(rest)
+            if ind >= 4 or (not rest.strip()):
+                break
+            body = rest[ind:]
+            if body.startswith(">"):
+                para = None
+                containers.append(_Item(quote=True))
+                rest = body[2:] if body[1:2] == " " else body[1:]
+                continue
+            m = _LIST_MARK.match(body)
+            if m and not _HR.match(rest):
+                after = body[m.end():]
+                if m.group(2) or not after:
+                    marker = m.group(1)
+                    spaces = len(m.group(2))
+                    empty = not after.strip()
+                    if para is not None and (empty or (marker[0].isdigit() and marker[:-1] != "1")):
+                        break  # cannot interrupt a paragraph
+                    if spaces > 4 or empty:
+                        spaces = 1
+                    para = None
+                    width = ind + len(marker) + spaces
+                    containers.append(_Item(quote=False, width=width))
+                    rest = rest[width:] if len(rest) >= width else ""
+                    continue
+            break
+        # 3. the leaf block
+        if not rest.strip():
+            para = None
+            continue
+        ind = _indent(rest)
+        if ind >= 4:
+            if para is not None:
+                para.append(rest)
+            continue  # indented code
+        m = _FENCE_OPEN.match(rest)
+        if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            para = None
+            fence = (m.group(1)[0], len(m.group(1)), len(containers), ind)
+            continue
+        started = False
+        for start, end, interrupts in _HTML_BLOCKS:
+            if (interrupts or para is None) and start.match(rest):
+                para = None
+                scan.html.append((number, rest))
+                if end is None or not end.search(rest):
+                    html_end, html_depth = end, len(containers)
+                started = True
+                break
+        if started:
+            continue
+        if _ATX.match(rest):
+            para = None
+            paragraphs.append((number, [rest]))
+            continue
+        if para is not None and _SETEXT.match(rest):
+            para = None
+            continue
+        if _HR.match(rest):
+            para = None
+            continue
+        if para is None:
+            d = _DEFINITION.match(rest)
+            if d:
+                key = _label_key(d.group(1))
+                dest = d.group(2)
+                dest = _unescape(dest[1:-1] if dest.startswith("<") else dest)
+                refs.setdefault(key, dest)
+                scan.links.append(Link(dest, "definition", number))
+                continue
+            para = []
+            paragraphs.append((number, para))
+        para.append(rest)
+
+    for block, (first, lines) in enumerate(paragraphs):
+        _scan_inline("\n".join(lines), first, block, refs, scan)
+    return scan
+
+
+def _starts_block(rest: str, in_para: bool) -> bool:
+    """Whether a line would start a block other than a paragraph continuation."""
+    ind = _indent(rest)
+    if ind >= 4:
+        return False
+    body = rest[ind:]
+    if body[:1] == ">" or _ATX.match(rest) or _HR.match(rest) or _FENCE_OPEN.match(rest):
+        return True
+    m = _LIST_MARK.match(body)
+    if m and (m.group(2) or not body[m.end():]) and body[m.end():].strip():
+        marker = m.group(1)
+        if not marker[0].isdigit() or marker[:-1] == "1":
+            return True
+    return any(start.match(rest) for start, _, interrupts in _HTML_BLOCKS if interrupts or not in_para)
+
+
+def _scan_inline(s: str, first_line: int, block: int, refs: dict[str, str], scan: Scan) -> None:
+    n = len(s)
+    openers: list[list] = []  # [position, is_image, active]
+    i = 0
+
+    def line_of(pos: int) -> int:
+        return first_line + s.count("\n", 0, pos)
+
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2
+        elif c == "`":
+            j = i
+            while j < n and s[j] == "`":
+                j += 1
+            ticks = s[i:j]
+            k = j
+            while True:
+                k = s.find(ticks, k)
+                if k < 0:
+                    i = j  # no closer: the backticks are text
+                    break
+                end = k + len(ticks)
+                if (k == 0 or s[k - 1] != "`") and (end >= n or s[end] != "`"):
+                    i = end
+                    break
+                while k < n and s[k] == "`":
+                    k += 1
+        elif c == "<":
+            m = _AUTOLINK.match(s, i)
+            if m:
+                scan.links.append(Link(_unescape_autolink(m.group(1)), "autolink", line_of(i), (i, m.end()), block))
+                i = m.end()
+                continue
+            m = _EMAIL.match(s, i)
+            if m:
+                i = m.end()
+                continue
+            m = _INLINE_HTML.match(s, i)
+            if m:
+                scan.html.append((line_of(i), m.group(0)))
+                i = m.end()
+                continue
+            i += 1
+        elif c == "!" and s.startswith("[", i + 1):
+            openers.append([i, True, True])
+            i += 2
+        elif c == "[":
+            openers.append([i, False, True])
+            i += 1
+        elif c == "]":
+            if not openers:
+                i += 1
+                continue
+            start, image, active = openers.pop()
+            if not active:
+                i += 1
+                continue
+            dest, end = _inline_dest(s, i + 1)
+            if dest is None:
+                label_start = start + (2 if image else 1)
+                m = _LABEL.match(s, i + 1)
+                key = None
+                if m and m.group(1).strip():
+                    key, end = _label_key(m.group(1)), m.end()
+                elif not (s.startswith("[", i + 1) and not s.startswith("[]", i + 1)):
+                    key = _label_key(s[label_start:i])
+                    end = m.end() if m else i + 1
+                dest = refs.get(key) if key else None
+                if dest is None:
+                    i += 1
+                    continue
+            scan.links.append(Link(dest, "image" if image else "link", line_of(start), (start, end), block))
+            if not image:
+                for opener in openers:
+                    if not opener[1]:
+                        opener[2] = False  # no links inside a link
+            i = end
+        else:
+            i += 1
+
+
+def _unescape_autolink(dest: str) -> str:
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), dest) if "&" in dest else dest
+
+
+def _skip_space(s: str, i: int) -> int:
+    newline = False
+    while i < len(s) and s[i] in " \t\n":
+        if s[i] == "\n":
+            if newline:
+                return -1
+            newline = True
+        i += 1
+    return i
+
+
+def _inline_dest(s: str, i: int) -> tuple[str | None, int]:
+    """Parse `(dest "title")` at `i`: (decoded destination, end) or (None, i)."""
+    n = len(s)
+    if i >= n or s[i] != "(":
+        return None, i
+    k = _skip_space(s, i + 1)
+    if k < 0:
+        return None, i
+    if s.startswith("<", k):
+        m = re.compile(r"<((?:[^<>\n\\]|\\.)*)>").match(s, k)
+        if not m:
+            return None, i
+        dest, k = m.group(1), m.end()
+    else:
+        start, depth = k, 0
+        while k < n:
+            ch = s[k]
+            if ch == "\\" and k + 1 < n and s[k + 1] in _ASCII_PUNCT:
+                k += 2
+                continue
+            if ch == "(":
+                depth += 1
+                if depth > 32:
+                    return None, i
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif ch <= " " or ch == "\x7f":
+                break
+            k += 1
+        if depth:
+            return None, i
+        dest = s[start:k]
+    gap = _skip_space(s, k)
+    if gap < 0:
+        return None, i
+    if gap < n and s[gap] in "\"'(" and gap > k:
+        close = ")" if s[gap] == "(" else s[gap]
+        j = gap + 1
+        while j < n and s[j] != close:
+            if s[j] == "\\":
+                j += 1
+            elif close == ")" and s[j] == "(":
+                return None, i
+            j += 1
+        if j >= n:
+            return None, i
+        gap = _skip_space(s, j + 1)
+        if gap < 0:
+            return None, i
+    if gap >= n or s[gap] != ")":
+        return None, i
+    return _unescape(dest), gap + 1
+
+
+# =========================================================================== active content
+
+_ACTIVE_TAGS = re.compile(
+    r"<(script|iframe|frame|frameset|object|embed|applet|form|style|base|meta|link|svg|math)(?=[\s/>]|$)",
+    re.I,
+)
+_TAG = re.compile(r"<[A-Za-z][^>]*>?")
+_EVENT = re.compile(r"[\s/\"']on[a-z]+\s*=", re.I)
+_HTML_ATTR = re.compile(r"([^\s\"'>/=]+)\s*=\s*(\"[^\"]*\"?|'[^']*'?|[^\s>]+)")
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\u2060\ufeff]+")
+_SAFE_DATA = re.compile(r"data:image/(?:png|gif|jpe?g|webp|avif|bmp)[;,]")
+
+
+def dangerous_url(url: str) -> str:
+    """Why `url` would run code in a browser ("javascript:", ...), or "" if it would not.
+
+    Entities are decoded and whitespace and control characters removed first, as a browser
+    does, so `JaVa&#x09;ScRiPt&#58;` is caught."""
+    cleaned = url
+    for _ in range(3):  # nested entities (&amp;#58;) decode one level per pass in some readers
+        decoded = html.unescape(cleaned)
+        if decoded == cleaned:
+            break
+        cleaned = decoded
+    cleaned = _INVISIBLE.sub("", cleaned).lower()
+    for scheme in ("javascript:", "vbscript:", "livescript:"):
+        if cleaned.startswith(scheme):
+            return scheme
+    if cleaned.startswith("data:") and not _SAFE_DATA.match(cleaned):
+        return "data:" + cleaned[5:].split(",", 1)[0].split(";", 1)[0]
+    return ""
+
+
+def active_in_html(fragment: str) -> list[str]:
+    """What in a piece of raw HTML would be active on a page: script-like tags, event handler
+    attributes, script URLs."""
+    found = [f"<{m.group(1).lower()}> element" for m in _ACTIVE_TAGS.finditer(fragment)]
+    for tag in _TAG.finditer(fragment):
+        text = tag.group(0)
+        for m in _EVENT.finditer(text):
+            found.append(f"event handler attribute {m.group(0)[1:].strip()}")
+        for m in _HTML_ATTR.finditer(text):
+            value = m.group(2).strip("\"'")
+            why = dangerous_url(value)
+            if why:
+                found.append(f"{why} URL in {m.group(1).lower()}=")
+            elif m.group(1).lower() == "style" and re.search(r"expression\s*\(|url\s*\(", html.unescape(value), re.I):
+                found.append("style attribute loading a URL or an expression")
+    return found
+
+
+_HTML_LINK_ATTRS = frozenset({"href", "src"})
+
+
+def html_links(fragment: str) -> list[str]:
+    """The href and src values in a piece of raw HTML, entities decoded."""
+    out = []
+    for tag in _TAG.finditer(fragment):
+        for m in _HTML_ATTR.finditer(tag.group(0)):
+            if m.group(1).lower() in _HTML_LINK_ATTRS:
+                out.append(html.unescape(m.group(2).strip("\"'")))
+    return out
+
+
+# =========================================================================== the repo
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    files: frozenset[str]
+    dirs: frozenset[str]
+    public: tuple[tuple[str, str], ...]  # (prefix, suffix) of URL templates that name repo files
+
+
+def _target(dest: str, from_dir: str, ctx: _Context) -> tuple[str, str] | None:
+    """Where a link goes in the repo: (repo path, "") or ("", why it is wrong); None if it
+    leaves the repo legitimately (a URL) or goes nowhere (#fragment)."""
+    path = dest.split("#", 1)[0].split("?", 1)[0]
+    if not path:
+        return None
+    if _SCHEME.match(path) or path.startswith("//"):
+        for prefix, suffix in ctx.public:
+            if path.startswith(prefix) and path.endswith(suffix) and len(path) > len(prefix) + len(suffix):
+                repo_path = unquote(path[len(prefix):len(path) - len(suffix)])
+                return posixpath.normpath(repo_path).lstrip("/"), ""
+        return None
+    path = unquote(path)
+    if path.startswith("/"):
+        joined = posixpath.normpath(path.lstrip("/") or ".")
+    else:
+        joined = posixpath.normpath(posixpath.join(from_dir, path))
+    if joined == ".." or joined.startswith("../"):
+        return "", "escapes-repo"
+    return joined, ""
+
+
+def _check_file(path: str, kind: str, expect: Sequence[str], ctx: _Context, root: str) -> tuple[list[Problem], Counter[str]]:
+    problems: list[Problem] = []
+    counts: Counter[str] = Counter()
+    counts[kind] += 1
+    try:
+        with open(os.path.join(root, path), encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem("unreadable", path, str(exc)))
+        return problems, counts
+    scan = scan_markdown(text)
+    from_dir = posixpath.dirname(path)
+    for link in scan.links:
+        counts["links"] += 1
+        why = dangerous_url(link.dest)
+        if why:
+            problems.append(Problem("active-content", path, f"line {link.line}: {why} URL in a {link.kind}: {link.dest[:80]}"))
+            continue
+        _check_target(path, link.line, link.dest, from_dir, ctx, problems)
+    for line, fragment in scan.html:
+        for what in active_in_html(fragment):
+            problems.append(Problem("active-content", path, f"line {line}: {what}"))
+        for dest in html_links(fragment):
+            counts["links"] += 1
+            if not dangerous_url(dest):
+                _check_target(path, line, dest, from_dir, ctx, problems)
+    if kind == "pages":
+        _check_qr(path, scan, expect, ctx, root, problems, counts)
+    return problems, counts
+
+
+def _check_target(path: str, line: int, dest: str, from_dir: str, ctx: _Context, problems: list[Problem]) -> None:
+    target = _target(dest, from_dir, ctx)
+    if target is None:
+        return
+    repo_path, why = target
+    if why:
+        problems.append(Problem("escapes-repo", path, f"line {line}: {dest[:120]} leads out of the repo"))
+    elif repo_path not in ctx.files and repo_path not in ctx.dirs and repo_path != ".":
+        problems.append(Problem("broken-link", path, f"line {line}: {dest[:120]} -> {repo_path} does not exist"))
+
+
+def _check_qr(path: str, scan: Scan, expect: Sequence[str], ctx: _Context, root: str,
+              problems: list[Problem], counts: Counter[str]) -> None:
+    qr_path = path + ".png"
+    from_dir = posixpath.dirname(path)
+    images = [ln for ln in scan.links if ln.kind == "image" and _resolves_to(ln.dest, from_dir, ctx, qr_path)]
+    if not images:
+        problems.append(Problem("qr", path, f"the page shows no QR image {posixpath.basename(qr_path)}"))
+        return
+    image = images[-1]
+    wrapping = [ln for ln in scan.links if ln.kind == "link" and ln.block == image.block
+                and ln.span[0] < image.span[0] and image.span[1] <= ln.span[1]]
+    wanted = [wrapping[-1].dest] if wrapping else list(expect)
+    try:
+        with open(os.path.join(root, qr_path), "rb") as f:
+            png = f.read()
+    except OSError:
+        problems.append(Problem("qr", path, f"QR image {qr_path} is missing"))
+        return
+    counts["qr"] += 1
+    if not wanted:
+        return  # nothing says what it should encode; that it exists is all there is to check
+    why = qr_mismatch(png, wanted)
+    if why:
+        problems.append(Problem("qr", path, why))
+
+
+def _resolves_to(dest: str, from_dir: str, ctx: _Context, repo_path: str) -> bool:
+    target = _target(dest, from_dir, ctx)
+    return target is not None and target[0] == repo_path
+
+
+def _md_dest_variants(url: str) -> list[str]:
+    # The footer writes the URL through md_dest, which percent-encodes spaces, parentheses,
+    # angle brackets and backslashes that the QR code holds as they are.
+    plain = re.sub(r"%(?:2[0289]|3[CcEe]|5[Cc]|[01][0-9A-Fa-f]|7[Ff])", lambda m: unquote(m.group(0)), url)
+    return [url] if plain == url else [url, plain]
+
+
+def qr_mismatch(png: bytes, wanted: Sequence[str]) -> str:
+    """"" if the QR PNG encodes one of `wanted`, else what is wrong.
+
+    The PNGs mirror writes are deterministic, so the image is compared with a fresh one of the
+    wanted text; only when that differs (another scale, another encoder) is it decoded, with
+    zxing-cpp if installed."""
+    candidates = [v for url in wanted for v in _md_dest_variants(url)]
+    for text in candidates:
+        try:
+            if qr_png(text) == png:
+                return ""
+        except ValueError:
+            pass
+    decoded = _decode(png)
+    if decoded is None:
+        return f"QR image is not the QR code of {wanted[0]} (install zxing-cpp to decode it)"
+    if decoded in candidates:
+        return ""
+    if decoded == "":
+        return "QR image does not decode"
+    return f"QR decodes to {decoded} but the page links {wanted[0]}"
+
+
+def _decode(png: bytes) -> str | None:
+    """The text a QR PNG decodes to ("" if none), or None when no decoder is installed."""
+    try:
+        import io
+
+        import zxingcpp
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    except Exception:  # a damaged image is a finding, not a crash
+        return ""
+    return codes[0].text if codes else ""
+
+
+def _check_chunk(root: str, ctx: _Context, files: list[tuple[str, str, tuple[str, ...]]]
+                 ) -> tuple[list[Problem], Counter[str]]:
+    problems: list[Problem] = []
+    counts: Counter[str] = Counter()
+    for path, kind, expect in files:
+        p, c = _check_file(path, kind, expect, ctx, root)
+        problems.extend(p)
+        counts.update(c)
+    return problems, counts
+
+
+_worker: tuple[str, _Context] | None = None
+
+
+def _init_worker(root: str, ctx: _Context) -> None:
+    global _worker
+    _worker = (root, ctx)
+
+
+def _run_chunk(files: list[tuple[str, str, tuple[str, ...]]]) -> tuple[list[Problem], Counter[str]]:
+    assert _worker is not None
+    return _check_chunk(_worker[0], _worker[1], files)
+
+
+def _walk(root: Path) -> tuple[set[str], set[str]]:
+    files: set[str] = set()
+    dirs: set[str] = set()
+    base = str(root)
+    for folder, subdirs, names in os.walk(base):
+        rel = os.path.relpath(folder, base).replace(os.sep, "/")
+        if rel == ".":
+            subdirs[:] = [d for d in subdirs if d != ".git"]
+            prefix = ""
+        else:
+            dirs.add(rel)
+            prefix = rel + "/"
+        files.update(prefix + name for name in names)
+    return files, dirs
+
+
+def _public_prefixes(templates: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for template in templates:
+        if template and "{path}" in template:
+            prefix, suffix = template.split("{path}", 1)
+            out.append((prefix, suffix))
+    return tuple(out)
+
+
+class _ManifestWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def check_manifest(root: Path, manifest: Manifest, files: set[str], pages_dir: str) -> list[Problem]:
+    """Manifest and files agree: live pages and QR images exist, retired ones are gone, no page
+    is unknown, no path is held twice."""
+    problems = []
+    live: set[str] = set()
+    for record in manifest:
+        if record.removed:
+            for p in (record.path, record.qr_path):
+                if p in files:
+                    problems.append(Problem("retired-present", p, f"retired record {record.url} still has this file"))
+            continue
+        live.add(record.path)
+        if record.path not in files:
+            problems.append(Problem("missing-page", record.path, f"listed in the manifest for {record.url}, but absent"))
+        elif record.qr_path not in files:
+            problems.append(Problem("qr", record.path, f"QR image {record.qr_path} is missing"))
+        for asset in record.assets:
+            if asset not in files:
+                problems.append(Problem("broken-link", record.path, f"manifest asset {asset} is missing"))
+    for path, urls in manifest.clashes().items():
+        problems.append(Problem("duplicate-path", path, f"held by {len(urls)} records: {', '.join(urls)}"))
+    prefix = pages_dir.strip("/") + "/"
+    for path in sorted(files):
+        if not path.startswith(prefix):
+            continue
+        if path.endswith(".md") and path not in live:
+            problems.append(Problem("orphan", path, "page file the manifest does not know"))
+        elif path.endswith(".md.png") and path[:-4] not in live and path[:-4] not in files:
+            problems.append(Problem("orphan", path, "QR image of no page"))
+    return problems
+
+
+def check_repo(
+    root: Path,
+    *,
+    page_url: str = "",
+    asset_url: str = "",
+    indexes_dir: str = "indexes",
+    pages_dir: str = "pages",
+    workers: int | None = None,
+) -> CheckReport:
+    """Check the mirror repo at `root`; see the module docstring. `page_url` and `asset_url`
+    (templates with {path}) let links to the repo's own public URLs be checked too."""
+    started = time.perf_counter()
+    root = Path(root)
+    report = CheckReport()
+    files, dirs = _walk(root)
+    ctx = _Context(frozenset(files), frozenset(dirs), _public_prefixes([page_url, asset_url]))
+
+    handler = _ManifestWarnings()
+    manifest_log = logging.getLogger("mirror.manifest")
+    manifest_log.addHandler(handler)
+    try:
+        manifest = Manifest.load(root)
+    finally:
+        manifest_log.removeHandler(handler)
+    report.problems.extend(Problem("manifest", MANIFEST_PATH, m) for m in handler.messages)
+    if MANIFEST_PATH not in files:
+        report.problems.append(Problem("manifest", MANIFEST_PATH, "the repo has no manifest"))
+    report.counts["records"] = len(manifest)
+    report.problems.extend(check_manifest(root, manifest, files, pages_dir))
+
+    expect: dict[str, tuple[str, ...]] = {}
+    for record in manifest:
+        if not record.removed:
+            # What the QR encodes when the footer does not link it: see Publisher._publish_entry.
+            expect[record.path] = tuple(u for u in (record.short_url, record.original_url, record.url) if u)
+    pages_prefix = pages_dir.strip("/") + "/"
+    indexes_prefix = indexes_dir.strip("/") + "/"
+    todo: list[tuple[str, str, tuple[str, ...]]] = []
+    for path in sorted(files):
+        if not path.endswith(".md"):
+            continue
+        if path.startswith(pages_prefix):
+            todo.append((path, "pages", expect.get(path, ())))
+        elif path.startswith(indexes_prefix) and "/" not in path[len(indexes_prefix):]:
+            todo.append((path, "indexes", ()))
+        elif path == "README.md":
+            todo.append((path, "readme", ()))
+    if "README.md" not in files:
+        report.problems.append(Problem("broken-link", "README.md", "the repo has no README.md"))
+
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
+        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(str(root), ctx)) as pool:
+            results = list(pool.map(_run_chunk, chunks))
+    else:
+        results = [_check_chunk(str(root), ctx, todo)]
+    for problems, counts in results:
+        report.problems.extend(problems)
+        report.counts.update(counts)
+    report.problems.sort(key=lambda p: (KINDS.index(p.kind) if p.kind in KINDS else len(KINDS), p.path))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def format_report(report: CheckReport, *, per_kind: int = 20) -> str:
+    """The report as text: problems grouped by kind (at most `per_kind` lines each), then a
+    one-line summary."""
+    lines: list[str] = []
+    by_kind: dict[str, list[Problem]] = {}
+    for p in report.problems:
+        by_kind.setdefault(p.kind, []).append(p)
+    for kind, problems in by_kind.items():
+        lines.append(f"{kind} ({len(problems)}):")
+        lines.extend(f"  {p.path}: {p.message}" for p in problems[:per_kind])
+        if len(problems) > per_kind:
+            lines.append(f"  ... and {len(problems) - per_kind} more")
+    c = report.counts
+    n = len(report.problems)
+    readme = "README" if c["readme"] else "no README"
+    lines.append(
+        f"checked {c['pages']} pages, {c['indexes']} indexes, {readme}, {c['links']} links, "
+        f"{c['qr']} QR codes, {c['records']} manifest records in {report.seconds:.2f} s: "
+        f"{n} problem{'s' if n != 1 else ''}"
+    )
+    return "\n".join(lines)
