@@ -5,7 +5,8 @@ Usage: python bench/extract.py [FOLDER] [--rounds N] [--per-page] [--only mirror
 FOLDER holds HTML pages (any *.html below it); the default is the shared
 corpus's source.html files when ../shared exists. Each extractor gets the
 same page text; the best of --rounds runs of each page is kept, which
-filters out the noise of a busy machine. Prints one table: per page (with
+filters out the noise of a busy machine, and the extractors take turns
+page by page. Prints one table: per page (with
 --per-page) and the totals, in milliseconds.
 """
 
@@ -82,7 +83,12 @@ def main(argv: list[str] | None = None) -> None:
             extractors[name] = PEERS[name]()
         except ImportError:
             print(f"({name} is not installed)")
-    times = {name: [time_page(fn, html, args.rounds) for _, html in pages] for name, fn in extractors.items()}
+    # Page by page, every extractor in turn: a change in the machine's load
+    # then weighs on all of them alike.
+    times: dict[str, list[float]] = {name: [] for name in extractors}
+    for _, html in pages:
+        for name, fn in extractors.items():
+            times[name].append(time_page(fn, html, args.rounds))
     width = max([len(n) for n, _ in pages] + [10]) if args.per_page else 10
     header = f"{'page':<{width}} " + " ".join(f"{n:>16}" for n in extractors)
     print(header)
