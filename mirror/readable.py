@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 
@@ -123,6 +124,30 @@ def _match_string(el: HtmlElement) -> str:
     return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
 
 
+# Pages repeat the same few class names on many elements: each pattern is
+# tried once per distinct name.
+_IS_UNLIKELY = 1
+_IS_MAYBE = 2
+_IS_BYLINE = 4
+_IS_SHARE = 8
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_traits(match: str) -> int:
+    return (
+        (_IS_UNLIKELY if UNLIKELY.search(match) else 0)
+        | (_IS_MAYBE if MAYBE_CANDIDATE.search(match) else 0)
+        | (_IS_BYLINE if BYLINE.search(match) else 0)
+        | (_IS_SHARE if SHARE.search(match) else 0)
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_weight(value: str) -> int:
+    value = value.lower()
+    return (-25 if NEGATIVE.search(value) else 0) + (25 if POSITIVE.search(value) else 0)
+
+
 def class_weight(el: HtmlElement, flags: int = ALL_FLAGS) -> int:
     """+25/-25 for a class and an id that say "article" or "sidebar"."""
     if not flags & WEIGHT_CLASSES:
@@ -130,11 +155,7 @@ def class_weight(el: HtmlElement, flags: int = ALL_FLAGS) -> int:
     weight = 0
     for value in (el.get("class"), el.get("id")):
         if value:
-            value = value.lower()
-            if NEGATIVE.search(value):
-                weight -= 25
-            if POSITIVE.search(value):
-                weight += 25
+            weight += _name_weight(value)
     return weight
 
 
@@ -325,7 +346,7 @@ class Readable:
         if self.byline:
             return False
         if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or (
-            match and BYLINE.search(match)
+            match and _name_traits(match) & _IS_BYLINE
         ):
             text = el.text_content().strip()
             if 0 < len(text) < 100:
@@ -373,8 +394,7 @@ class Readable:
                         and (
                             (
                                 match
-                                and UNLIKELY.search(match)
-                                and not MAYBE_CANDIDATE.search(match)
+                                and _name_traits(match) & (_IS_UNLIKELY | _IS_MAYBE) == _IS_UNLIKELY
                                 and not _has_ancestor(node, "table")
                                 and not _has_ancestor(node, "code")
                             )
@@ -650,11 +670,14 @@ class Readable:
         self._clean_conditionally(article, "fieldset")
         self._clean_tags(article, ("object", "embed", "footer", "link", "aside"))
         for child in _elements(article):
-            for el in list(child.iter()):
-                if not isinstance(el.tag, str) or el.getparent() is None:
-                    continue
+            for el in list(child.iter(etree.Element)):
                 match = _match_string(el)
-                if match != " " and SHARE.search(match) and len(el.text_content()) < CHAR_THRESHOLD:
+                if (
+                    match != " "
+                    and _name_traits(match) & _IS_SHARE
+                    and el.getparent() is not None
+                    and len(el.text_content()) < CHAR_THRESHOLD
+                ):
                     _drop(el)
         self._clean_tags(article, ("iframe", "input", "textarea", "select", "button"))
         if self.flags & WEIGHT_CLASSES:
