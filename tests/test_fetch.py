@@ -569,9 +569,13 @@ def test_get_many_takes_per_item_options(server: Loopback) -> None:
 def test_delay_spaces_requests_to_one_host(server: Loopback) -> None:
     server.routes["/d"] = lambda h: reply(h, 200, b"ok")
     with fetcher(workers=4, per_host=4, delay=0.2) as f:
+        started = time.monotonic()
         list(f.get_many(server.url(f"/d?{i}") for i in range(3)))
-    gaps = [b - a for a, b in zip(server.starts, server.starts[1:], strict=False)]
-    assert len(gaps) == 2 and min(gaps) >= 0.18
+        elapsed = time.monotonic() - started
+    assert len(server.starts) == 3
+    assert elapsed >= 0.39  # two delays, although four workers were free
+    # Seen from the server, load can shift one arrival a little, not the whole span.
+    assert server.starts[-1] - server.starts[0] >= 0.3
 
 
 # --- TLS -------------------------------------------------------------------------------------
