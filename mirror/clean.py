@@ -237,18 +237,17 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                 _drop(el)
     remove_matching_text(content, remove_text)
 
+    # Whole kinds of elements go in C before the Python pass over the rest.
+    etree.strip_elements(content, etree.Comment, etree.ProcessingInstruction, *ALWAYS_DROP,
+                         with_tail=False)
     total = len(content.text_content())
+    # Pages repeat URLs (and urljoin is slow): each is resolved once.
+    resolved_urls: dict[str, str | None] = {}
     drop: list[HtmlElement] = []
     unwrap: list[HtmlElement] = []
-    for el in content.iter():
+    for el in content.iter(etree.Element):
         tag = el.tag
-        if not isinstance(tag, str):
-            drop.append(el)
-            continue
         attrib = el.attrib
-        if tag in ALWAYS_DROP:
-            drop.append(el)
-            continue
         if tag == "iframe" or tag == "embed":
             if not VIDEO_HOSTS.search(el.get("src") or el.get("data-src") or ""):
                 drop.append(el)
@@ -283,10 +282,12 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
         for name in URL_ATTRS:
             value = attrib.get(name)
             if value is not None:
-                resolved = resolve_url(value, base_url)
+                resolved = resolved_urls.get(value, "")
+                if resolved == "":
+                    resolved = resolved_urls[value] = resolve_url(value, base_url)
                 if resolved is None:
                     del attrib[name]
-                else:
+                elif resolved != value:
                     attrib[name] = resolved
     for el in drop:
         _drop(el)
