@@ -490,7 +490,7 @@ def test_private_and_link_local_are_refused_at_once(url: str) -> None:
         try:
             f.get(url)
         finally:
-            assert time.monotonic() - started < 0.5  # no connection attempted
+            assert time.monotonic() - started < 1.0  # no connection attempted (the timeout is 5 s)
 
 
 def test_allow_private_allows_loopback(server: Loopback) -> None:
