@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import segno
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from mirror import qr
 from mirror.qr import DEFAULT_SCALE, QUIET_ZONE, qr_png, qr_rows, write_qr
@@ -122,6 +122,14 @@ def test_mask_penalty_follows_the_standard(data: str) -> None:
         assert layout.penalty(dark, dark_t) == reference_penalty(rows), mask
         scores.append(reference_penalty(rows))
     assert qr_rows(data) == qr._rows(data, scores.index(min(scores)))
+
+
+def test_still_decodes_when_blurred_and_shrunk() -> None:
+    # Roughly what a phone camera sees of a footer on a screen.
+    image = Image.open(io.BytesIO(qr_png(LONG_URL))).convert("L")
+    small = image.resize((image.width * 2 // 3,) * 2, Image.Resampling.BILINEAR)
+    blurred = small.filter(ImageFilter.GaussianBlur(1))
+    assert [r.text for r in zxingcpp.read_barcodes(blurred)] == [LONG_URL]
 
 
 def test_png_is_deterministic_and_carries_no_metadata() -> None:
