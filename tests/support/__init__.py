@@ -1,0 +1,1 @@
+"""Helpers shared by the fault, hostile-input and fuzz suites."""
