@@ -87,12 +87,15 @@ def _same_content(path: Path, data: bytes) -> bool:
         return f.read() == data
 
 
-def write_atomic(path: Path, data: bytes | str) -> bool:
+def write_atomic(path: Path, data: bytes | str, *, durable: bool = True) -> bool:
     """Write `data` to `path` atomically; return False, touching nothing, if it is already there.
 
     Leaving identical files alone keeps their mtime, so a run with nothing new changes nothing
     on disk and git sees nothing. Readers never see a half-written file: the data goes to a
-    temporary file in the same folder, is fsynced, then renamed over `path`.
+    temporary file in the same folder, is fsynced (when `durable`), then renamed over `path`.
+    A killed process never leaves a half-written file either way; `durable=False` only gives
+    up surviving a power cut, and saves two fsyncs per file on bulk writes whose content is
+    committed to git (which has its own durability) right after.
     """
     path = Path(path)
     if isinstance(data, str):
@@ -112,14 +115,16 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
     return True
 
 

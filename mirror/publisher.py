@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
@@ -121,8 +122,9 @@ class Publisher:
                 root, manifest = repo.root, Manifest.load(repo.root)
             shortener = None if dry_run else self._shortener(manifest)
             images = {} if dry_run else {
-                p.name: ImageStore(root, fetcher.get, assets_dir=self.settings.assets_dir,
-                                   max_bytes=p.image_max_bytes, types=p.image_types)
+                p.name: ImageStore(root, functools.partial(fetcher.get, max_bytes=p.image_max_bytes),
+                                   assets_dir=self.settings.assets_dir, max_bytes=p.image_max_bytes,
+                                   types=p.image_types)
                 for p in profiles if p.images == "localize"
             }
             layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
@@ -226,7 +228,7 @@ class Publisher:
 
         def fetch_batch(batch: list[tuple[Entry, SourceProfile]]) -> dict[int, Fetched | FetchError]:
             out: dict[int, Fetched | FetchError] = {}
-            remote = [(i, e.url) for i, (e, _) in enumerate(batch) if e.path is None]
+            remote = [(i, e.url, {"encoding": p.encoding}) for i, (e, p) in enumerate(batch) if e.path is None]
             for i, (e, p) in enumerate(batch):
                 if e.path is not None:
                     out[i] = _read_file(e, p)
@@ -323,8 +325,8 @@ class Publisher:
             author=article.author or "",
         )
         if not report.dry_run:
-            write_atomic(safe_join(root, qr_path), png)
-            write_atomic(safe_join(root, path), text)
+            write_atomic(safe_join(root, qr_path), png, durable=False)
+            write_atomic(safe_join(root, path), text, durable=False)
         manifest.add(Record(
             url=key, id=PurePosixPath(path).stem, path=path, channel=profile.channel, source=profile.name,
             title=title, published=iso(published), content_hash=content_hash, short_url=short_url,
@@ -367,7 +369,7 @@ class Publisher:
                 text = page.read_text("utf-8")
                 fixed = _unlink_pages(text, PurePosixPath(rec.path).parent, retired)
                 if fixed != text:
-                    write_atomic(page, fixed)
+                    write_atomic(page, fixed, durable=False)
         used = {a for r in live for a in r.assets}
         for rec in retired.values():
             for asset in set(rec.assets) - used:
@@ -390,13 +392,13 @@ class Publisher:
                     number=n + 1, total=len(pages),
                     newer=names[n - 1] if n else "", older=names[n + 1] if n + 1 < len(pages) else "",
                 )
-                write_atomic(safe_join(root, names[n]), text)
+                write_atomic(safe_join(root, names[n]), text, durable=False)
             # Pages of an index that shrank (retention) must not linger.
             n = len(pages) + 1
             while (stale := root / idx_dir / f"{channel}-{n}.md").exists():
                 stale.unlink()
                 n += 1
-        write_atomic(safe_join(root, "README.md"), self._readme(manifest, counts))
+        write_atomic(safe_join(root, "README.md"), self._readme(manifest, counts), durable=False)
 
     def _readme(self, manifest: Manifest, counts: dict[str, int]) -> str:
         names = dict(self._channels())
