@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import lxml.html
@@ -16,7 +15,10 @@ from mirror.metadata import Metadata, clean_text, parse_date, read_metadata, str
 from mirror.model import Article, ExtractRules
 from mirror.readable import grab_article, replace_brs
 
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+# huge_tree: without it libxml2 stops at nesting depth 256 and loses the rest of the page.
+_PARSER = etree.HTMLParser(
+    remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True, encoding="utf-8"
+)
 # Every element an HtmlElement, chosen in C: lxml.html's per-tag lookup runs
 # Python code for each element proxy, which dominated extraction time.
 _PARSER.set_element_class_lookup(
@@ -27,22 +29,23 @@ _PARSER.set_element_class_lookup(
         entity=lxml.html.HtmlEntity,
     )
 )
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
-# Characters libxml2 rejects or that no page means: NUL and the C0 controls but tab/CR/LF.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# C0 controls but tab, LF and CR: no page means them. In UTF-8 these bytes
+# never occur inside a multi-byte character, so deleting them is safe (and a
+# bytes.translate is ten times faster than a regex over the text).
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 __all__ = ["compile_selector", "extract_article", "extract_markdown", "parse_html"]
 
 
 def parse_html(html: str) -> HtmlElement | None:
     """The page as an lxml tree, or None when there is nothing to parse. Never raises."""
-    if not html or not html.strip():
+    if not html:
         return None
-    html = _CONTROL.sub("", _XML_DECL.sub("", html, count=1))
+    # The parser reads UTF-8 whatever an <?xml encoding=...?> or <meta> says:
+    # the text is decoded already. Lone surrogates become "?".
+    data = html.encode("utf-8", "replace").translate(None, _CONTROL_BYTES)
     try:
-        root = lxml.html.document_fromstring(html, parser=_PARSER)
-    except (etree.ParserError, ValueError, TypeError):
-        return None
+        root = etree.fromstring(data, _PARSER)
     except Exception:  # libxml2 can fail in odd ways on hostile input
         return None
     if not isinstance(root, HtmlElement):

@@ -326,3 +326,23 @@ def test_class_heuristics_do_not_remove_the_article():
         md = " ".join(extract_article(page, rules=rules).markdown.split())
         for p in PARAS:
             assert p[:60] in md
+
+
+def test_deeply_nested_page_keeps_the_text_after_the_nesting():
+    # libxml2 gives up below depth 256 unless told otherwise; the article comes after.
+    page = (
+        "<html><body>" + "<font>" * 400 + "x" + "</font>" * 400
+        + "<article>" + "".join(f"<p>{p}</p>" for p in PARAS) + "</article></body></html>"
+    )
+    md = " ".join(extract_article(page).markdown.split())
+    for p in PARAS:
+        assert p[:60] in md
+
+
+def test_control_characters_do_not_reach_the_markdown():
+    page = "<html><body><article>" + "".join(
+        f"<p>{p[:40]}\x00\x01\x0b\x1f{p[40:]}</p>" for p in PARAS
+    ) + "</article></body></html>"
+    md = extract_article(page).markdown
+    assert not any(ch in md for ch in "\x00\x01\x0b\x1f")
+    assert PARAS[0][40:90] in " ".join(md.split())
