@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import jinja2
 
@@ -82,12 +82,13 @@ def resolve_href(href: str, from_dir: str, page_url: str) -> str:
     """
     if href.startswith("/") and not href.startswith("//"):
         target, _, rest = _split_suffix(href[1:])
-        return relative_path(from_dir, target) + rest
+        return relative_path(from_dir, unquote(target)) + rest
     if page_url and "{path}" in page_url:
         prefix = page_url.split("{path}", 1)[0]
         if prefix and href.startswith(prefix):
             target, _, rest = _split_suffix(href[len(prefix):])
-            return relative_path(from_dir, target) + rest
+            # URL paths carry %-escapes; relative_path takes file paths and escapes them itself.
+            return relative_path(from_dir, unquote(target)) + rest
     return href
 
 

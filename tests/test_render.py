@@ -46,6 +46,7 @@ def test_md_link_keeps_hostile_destination_inert():
     ("https://github.com/o/r/blob/main/indexes/tech.md", "../../../indexes/tech.md"),
     ("https://github.com/o/other/blob/main/README.md", "https://github.com/o/other/blob/main/README.md"),
     ("https://example.org/x", "https://example.org/x"),
+    ("https://github.com/o/r/blob/main/indexes/%E7%A7%91%20x.md", "../../../indexes/科%20x.md"),
 ])
 def test_nav_hrefs_relative_to_page(href, expected):
     assert resolve_href(href, "pages/news/2026-11", "https://github.com/o/r/blob/main/{path}") == expected
