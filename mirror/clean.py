@@ -178,8 +178,15 @@ def drop_title_heading(content: HtmlElement, title: str) -> None:
 
 
 def _junk_by_name(el: HtmlElement) -> bool:
-    names = " ".join(v for v in (el.get("class"), el.get("id")) if v)
-    if not names or not JUNK_HINT.search(names):
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return False
+    return _junk_names(f"{cls or ''} {ident or ''}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _junk_names(names: str) -> bool:
+    if not JUNK_HINT.search(names):
         return False
     for name in names.split():
         words = CLASS_WORDS.findall(name)
