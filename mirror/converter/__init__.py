@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import re
-import threading
 from urllib.parse import urljoin
-
-from lxml import etree
 
 from mirror.converter.core import Converter
 from mirror.converter.images import best_image_src
 from mirror.converter.inline import render_inline
+from mirror.converter.parsing import parse_html
 
-# Characters libxml2 refuses or that cannot be encoded: NUL, other C0
-# controls, lone surrogates (from invalid UTF-8 decoded with surrogateescape).
-_UNPARSABLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ud800-\udfff]")
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
-
-
-def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
-    if _UNPARSABLE.search(html):
-        html = _UNPARSABLE.sub("", html)
-    if html[:200].lstrip()[:5].lower() == "<?xml":
-        html = _XML_DECL.sub("", html, count=1)
-    if not html.strip():
-        return None
-    return etree.fromstring(html.encode("utf-8"), _parser())
-
-
-_local = threading.local()
-
-
-def _parser() -> etree.HTMLParser:
-    # Making a parser costs as much as parsing a page; one per thread is safe to reuse.
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = etree.HTMLParser(encoding="utf-8")
-    return parser
 
 
 def _base_of(root, base_url: str | None) -> str | None:  # type: ignore[no-untyped-def]
@@ -65,7 +36,7 @@ def html_to_markdown(html, base_url: str | None = None) -> str:  # type: ignore[
     """
     try:
         if isinstance(html, (str, bytes)):
-            root = _parse(html)
+            root = parse_html(html)
             if root is None:
                 return ""
         else:

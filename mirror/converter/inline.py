@@ -383,10 +383,9 @@ def _layout(tokens: list, mode: int) -> list:
                 segs.append([_R, tok.text])
                 seen = True
                 last_char = tok.text[-1]
-        elif cls is Break:
-            if seen or pending_breaks:
-                pending_breaks += 1
-                pending_space = False
+        elif cls is Break and (seen or pending_breaks):
+            pending_breaks += 1
+            pending_space = False
     flush_text()
     # spans opened here but closed in a later paragraph end here
     open_stack: list = []
@@ -426,7 +425,8 @@ def _serialize(segs: list, mode: int) -> str:
     # decided last, so they can look at their real neighbours; until then
     # they count as punctuation.
     final: list = [None] * n
-    in_link = 0
+    in_link = 0  # open links whose text needs its brackets escaped
+    link_depth = 0
     line_start = True
     last = "\n"
     emphasis: list[int] = []
@@ -460,7 +460,9 @@ def _serialize(segs: list, mode: int) -> str:
         elif k == _O:
             kind = v.kind
             if kind == "link":
-                in_link += 1
+                # brackets balanced inside the link text need no escaping
+                in_link += 0 if _balanced_link_text(segs, i) else 1
+                link_depth += 1
                 final[i] = last = "["
             elif kind == "html":
                 final[i] = v.data[0]
@@ -472,7 +474,9 @@ def _serialize(segs: list, mode: int) -> str:
             close_of[id(v)] = i
             kind = v.kind
             if kind == "link":
-                in_link -= 1
+                link_depth -= 1
+                if in_link > link_depth:
+                    in_link -= 1
                 final[i] = v.data.replace("|", "\\|") if cell else v.data
                 last = final[i][-1]
             elif kind == "html":
@@ -538,6 +542,26 @@ _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 
 def _escape_closing_hashes(s: str) -> str:
     return _CLOSING_HASHES.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def _balanced_link_text(segs: list, i: int) -> bool:
+    opener = segs[i][1]
+    depth = 0
+    for j in range(i + 1, len(segs)):
+        k, v = segs[j]
+        if k == _C and v is opener:
+            return depth == 0
+        if k == _T and ("[" in v or "]" in v):
+            if "](" in v or "][" in v or "]:" in v:
+                return False
+            for c in v:
+                if c == "[":
+                    depth += 1
+                elif c == "]":
+                    depth -= 1
+                    if depth < 0:
+                        return False
+    return depth == 0
 
 
 def _code_as_html(span: str) -> str:
