@@ -206,6 +206,9 @@ class Publisher:
                     listed.append([(e, profile) for e in reversed(entries(profile, fetcher))])
                 except (SourceError, FetchError) as exc:
                     report.failed.append((f"source {profile.name}", str(exc)))
+                except Exception as exc:  # a reader bug on hostile input must not stop the other sources
+                    log.debug("source %s failed", profile.name, exc_info=True)
+                    report.failed.append((f"source {profile.name}", f"{type(exc).__name__}: {exc}"))
         todo, seen = [], set()
         for entry, profile in itertools.chain.from_iterable(listed):
             key = normalize_url(entry.url)
