@@ -87,11 +87,9 @@ _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _HR = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
+_DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _LIST_MARK = re.compile(r"([-+*]|[0-9]{1,9}[.)])( *)")
-_DEFINITION = re.compile(
-    r" {0,3}\[((?:[^\[\]\\]|\\.){1,999})\]:[ \t]*(<(?:[^<>\n\\]|\\.)*>|\S+)"
-    r"(?:[ \t]+(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?[ \t]*$"
-)
 _BLOCK_TAGS = (
     "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
     "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h1|h2|h3|h4|h5|h6|"
@@ -113,7 +111,7 @@ _HTML_BLOCKS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, bool], ...] =
     (re.compile(rf" {{0,3}}(?:{_OPEN_TAG}|{_CLOSE_TAG})\s*$"), None, False),  # cannot interrupt a paragraph
 )
 _INLINE_HTML = re.compile(
-    rf"{_OPEN_TAG}|{_CLOSE_TAG}|<!---?>|<!--.*?-->|<\?.*?\?>|<![A-Za-z][^>]*>|<!\[CDATA\[.*?\]\]>",
+    rf"{_OPEN_TAG}|{_CLOSE_TAG}|<!---?>|<!--(?:-?[^>-])(?:-?[^-])*-->|<\?.*?\?>|<![A-Za-z][^>]*>|<!\[CDATA\[.*?\]\]>",
     re.S,
 )
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*)>")
@@ -129,6 +127,47 @@ def _unescape(text: str) -> str:
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
     return text
+
+
+def _cells(row: str) -> int:
+    cells = _CELL_SPLIT.split(row.strip())
+    return len(cells) - (cells[0] == "") - (len(cells) > 1 and cells[-1] == "")
+
+
+def _fence(line: str) -> re.Match[str] | None:
+    m = _FENCE_OPEN.match(line)
+    return None if m is None or (m.group(1)[0] == "`" and "`" in m.group(2)) else m
+
+
+def _continue(line: str, containers: list[_Item]) -> tuple[int, int]:
+    """How far `line` continues the open containers: (column after their markers, how many)."""
+    pos = matched = 0
+    blank = not line.strip()
+    for item in containers:
+        rest = line[pos:]
+        if item.quote:
+            ind = _indent(rest)
+            if ind <= 3 and rest[ind:ind + 1] == ">":
+                pos += ind + 1
+                if line[pos:pos + 1] == " ":
+                    pos += 1
+            else:
+                break
+        elif not blank:
+            if _indent(rest) < item.width:
+                break
+            pos += item.width
+        matched += 1
+    return pos, matched
+
+
+def _is_header(row: str, following: str, containers: list[_Item]) -> bool:
+    following = following.expandtabs(4).rstrip("\r")
+    pos, matched = _continue(following, containers)
+    if matched < len(containers):
+        return False
+    following = following[pos:]
+    return _indent(following) < 4 and bool(_DELIMITER_ROW.match(following)) and _cells(following) == _cells(row)
 
 
 def _label_key(label: str) -> str:
@@ -149,36 +188,21 @@ def scan_markdown(text: str) -> Scan:
     """The link destinations and raw HTML of a Markdown document, outside code."""
     scan = Scan()
     refs: dict[str, str] = {}
-    paragraphs: list[tuple[int, list[str]]] = []  # (first line, lines)
+    paragraphs: list[tuple[int, list[str], bool]] = []  # (first line, lines, is a heading)
     containers: list[_Item] = []
     para: list[str] | None = None
     fence: tuple[str, int, int, int] | None = None  # (char, length, depth, indent)
     html_end: re.Pattern[str] | None | bool = False  # False: not in an HTML block
     html_depth = 0
+    table = False
 
-    for number, raw in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, 1):
         line = raw.expandtabs(4) if "\t" in raw else raw
         line = line.rstrip("\r")
         # 1. the open containers this line continues
-        pos, matched = 0, 0
         blank = not line.strip()
-        for item in containers:
-            rest = line[pos:]
-            if item.quote:
-                ind = _indent(rest)
-                if ind <= 3 and rest[ind:ind + 1] == ">":
-                    pos += ind + 1
-                    if line[pos:pos + 1] == " ":
-                        pos += 1
-                else:
-                    break
-            elif blank:
-                pass
-            elif _indent(rest) >= item.width:
-                pos += item.width
-            else:
-                break
-            matched += 1
+        pos, matched = _continue(line, containers)
         rest = line[pos:]
         if fence is not None:
             if matched >= fence[2]:
@@ -198,14 +222,30 @@ def scan_markdown(text: str) -> Scan:
                     html_end = False
                 continue
             html_end = False
+        if table:
+            # A table row is any line that starts no other block (a table has no lazy lines).
+            if (matched < len(containers) or blank or _indent(rest) >= 4
+                    or _starts_block(rest, True, any_list=True)):
+                table = False
+            else:
+                paragraphs.append((number, [rest], True))
+                continue
         if matched < len(containers):
             # A lazy continuation line extends the open paragraph of an unmatched container.
-            if para is not None and not blank and not _starts_block(rest, True):
+            # A list marker there ends it even where it could not interrupt a paragraph.
+            if para is not None and not blank and not _starts_block(rest, True, any_list=True):
                 para.append(rest)
                 continue
             del containers[matched:]
             para = None
         # 2. new containers
+        if "|" in rest and _indent(rest) < 4 and number < len(lines) and _is_header(rest, lines[number], containers):
+            # Tables are tried before any other block: this line is a header row, whatever
+            # else it looks like.
+            para = None
+            table = True
+            paragraphs.append((number, [rest], True))
+            continue
         while True:
             ind = _indent(rest)
             if ind >= 4 or (not rest.strip()):
@@ -242,8 +282,8 @@ def scan_markdown(text: str) -> Scan:
             if para is not None:
                 para.append(rest)
             continue  # indented code
-        m = _FENCE_OPEN.match(rest)
-        if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+        m = _fence(rest)
+        if m:
             para = None
             fence = (m.group(1)[0], len(m.group(1)), len(containers), ind)
             continue
@@ -260,7 +300,10 @@ def scan_markdown(text: str) -> Scan:
             continue
         if _ATX.match(rest):
             para = None
-            paragraphs.append((number, [rest]))
+            paragraphs.append((number, [rest], True))
+            continue
+        if para and _DELIMITER_ROW.match(rest) and _cells(rest) == _cells(para[-1]) and "|" in para[-1]:
+            para, table = None, True  # the paragraph's last line was the table's header row
             continue
         if para is not None and _SETEXT.match(rest):
             para = None
@@ -269,35 +312,47 @@ def scan_markdown(text: str) -> Scan:
             para = None
             continue
         if para is None:
-            d = _DEFINITION.match(rest)
-            if d:
-                key = _label_key(d.group(1))
-                dest = d.group(2)
-                dest = _unescape(dest[1:-1] if dest.startswith("<") else dest)
-                refs.setdefault(key, dest)
-                scan.links.append(Link(dest, "definition", number))
+            d = _definition(rest)
+            if d and d[2] >= len(rest):
+                # A definition is a block of its own: a line after it never continues it.
+                refs.setdefault(_label_key(d[0]), d[1])
+                scan.links.append(Link(d[1], "definition", number))
                 continue
             para = []
-            paragraphs.append((number, para))
+            paragraphs.append((number, para, False))
         para.append(rest)
 
-    for block, (first, lines) in enumerate(paragraphs):
-        _scan_inline("\n".join(lines), first, block, refs, scan)
+    # Reference definitions open a paragraph and may be used before they are defined.
+    texts = []
+    for first, lines, heading in paragraphs:
+        text = "\n".join(lines)
+        while not heading and (d := _definition(text)):
+            label, dest, end = d
+            refs.setdefault(_label_key(label), dest)
+            scan.links.append(Link(dest, "definition", first))
+            first += text.count("\n", 0, end)
+            text = text[end:]
+        texts.append((first, text))
+    for block, (first, text) in enumerate(texts):
+        if text:
+            _scan_inline(text, first, block, refs, scan)
     return scan
 
 
-def _starts_block(rest: str, in_para: bool) -> bool:
+def _starts_block(rest: str, in_para: bool, *, any_list: bool = False) -> bool:
     """Whether a line would start a block other than a paragraph continuation."""
     ind = _indent(rest)
     if ind >= 4:
         return False
     body = rest[ind:]
-    if body[:1] == ">" or _ATX.match(rest) or _HR.match(rest) or _FENCE_OPEN.match(rest):
+    if body[:1] == ">" or _ATX.match(rest) or _HR.match(rest) or _fence(rest):
         return True
     m = _LIST_MARK.match(body)
-    if m and (m.group(2) or not body[m.end():]) and body[m.end():].strip():
+    if m and (m.group(2) or not body[m.end():]):
+        if any_list:
+            return True
         marker = m.group(1)
-        if not marker[0].isdigit() or marker[:-1] == "1":
+        if body[m.end():].strip() and (not marker[0].isdigit() or marker[:-1] == "1"):
             return True
     return any(start.match(rest) for start, _, interrupts in _HTML_BLOCKS if interrupts or not in_para)
 
@@ -339,6 +394,7 @@ def _scan_inline(s: str, first_line: int, block: int, refs: dict[str, str], scan
                 continue
             m = _EMAIL.match(s, i)
             if m:
+                scan.links.append(Link("mailto:" + m.group(0)[1:-1], "autolink", line_of(i), (i, m.end()), block))
                 i = m.end()
                 continue
             m = _INLINE_HTML.match(s, i)
@@ -365,16 +421,17 @@ def _scan_inline(s: str, first_line: int, block: int, refs: dict[str, str], scan
             if dest is None:
                 label_start = start + (2 if image else 1)
                 m = _LABEL.match(s, i + 1)
-                key = None
-                if m and m.group(1).strip():
+                if m and m.group(1).strip():  # [text][label]
                     key, end = _label_key(m.group(1)), m.end()
-                elif not (s.startswith("[", i + 1) and not s.startswith("[]", i + 1)):
-                    key = _label_key(s[label_start:i])
-                    end = m.end() if m else i + 1
+                else:  # [text][] or [text]
+                    key, end = _label_key(s[label_start:i]), (m.end() if m else i + 1)
                 dest = refs.get(key) if key else None
                 if dest is None:
                     i += 1
                     continue
+            if image:  # a link inside an image's description is only its alt text
+                while scan.links and scan.links[-1].block == block and scan.links[-1].span[0] > start:
+                    scan.links.pop()
             scan.links.append(Link(dest, "image" if image else "link", line_of(start), (start, end), block))
             if not image:
                 for opener in openers:
@@ -400,6 +457,47 @@ def _skip_space(s: str, i: int) -> int:
     return i
 
 
+_ANGLE_DEST = re.compile(r"<((?:[^<>\n\\]|\\.)*)>")
+
+
+def _dest(s: str, k: int) -> tuple[str, int] | None:
+    """A link destination at `k` as written (`<...>` or balanced-parentheses form), and its end."""
+    if s.startswith("<", k):
+        m = _ANGLE_DEST.match(s, k)
+        return (m.group(1), m.end()) if m else None
+    n, start, depth = len(s), k, 0
+    while k < n:
+        ch = s[k]
+        if ch == "\\" and k + 1 < n and s[k + 1] in _ASCII_PUNCT:
+            k += 2
+            continue
+        if ch == "(":
+            depth += 1
+            if depth > 32:
+                return None
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch <= " " or ch == "\x7f":
+            break
+        k += 1
+    return None if depth else (s[start:k], k)
+
+
+def _title_end(s: str, k: int) -> int:
+    """The end of a link title starting at `k`, or -1."""
+    close = ")" if s[k] == "(" else s[k]
+    j = k + 1
+    while j < len(s) and s[j] != close:
+        if s[j] == "\\":
+            j += 1
+        elif close == ")" and s[j] == "(":
+            return -1
+        j += 1
+    return j + 1 if j < len(s) else -1
+
+
 def _inline_dest(s: str, i: int) -> tuple[str | None, int]:
     """Parse `(dest "title")` at `i`: (decoded destination, end) or (None, i)."""
     n = len(s)
@@ -408,52 +506,49 @@ def _inline_dest(s: str, i: int) -> tuple[str | None, int]:
     k = _skip_space(s, i + 1)
     if k < 0:
         return None, i
-    if s.startswith("<", k):
-        m = re.compile(r"<((?:[^<>\n\\]|\\.)*)>").match(s, k)
-        if not m:
-            return None, i
-        dest, k = m.group(1), m.end()
-    else:
-        start, depth = k, 0
-        while k < n:
-            ch = s[k]
-            if ch == "\\" and k + 1 < n and s[k + 1] in _ASCII_PUNCT:
-                k += 2
-                continue
-            if ch == "(":
-                depth += 1
-                if depth > 32:
-                    return None, i
-            elif ch == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif ch <= " " or ch == "\x7f":
-                break
-            k += 1
-        if depth:
-            return None, i
-        dest = s[start:k]
+    got = _dest(s, k)
+    if got is None:
+        return None, i
+    dest, k = got
     gap = _skip_space(s, k)
     if gap < 0:
         return None, i
     if gap < n and s[gap] in "\"'(" and gap > k:
-        close = ")" if s[gap] == "(" else s[gap]
-        j = gap + 1
-        while j < n and s[j] != close:
-            if s[j] == "\\":
-                j += 1
-            elif close == ")" and s[j] == "(":
-                return None, i
-            j += 1
-        if j >= n:
+        gap = _title_end(s, gap)
+        if gap < 0:
             return None, i
-        gap = _skip_space(s, j + 1)
+        gap = _skip_space(s, gap)
         if gap < 0:
             return None, i
     if gap >= n or s[gap] != ")":
         return None, i
     return _unescape(dest), gap + 1
+
+
+_DEF_LABEL = re.compile(r" {0,3}\[((?:[^\[\]\\]|\\.){1,999})\]:")
+_LINE_END = re.compile(r"[ \t]*(?:\n|$)")
+
+
+def _definition(text: str) -> tuple[str, str, int] | None:
+    """A reference definition at the start of `text`: (label, decoded destination, end)."""
+    m = _DEF_LABEL.match(text)
+    if not m or not m.group(1).strip():
+        return None
+    k = _skip_space(text, m.end())
+    if k < 0 or k >= len(text):
+        return None
+    got = _dest(text, k)
+    if got is None or (not got[0] and not text.startswith("<", k)):
+        return None
+    dest, k = got
+    dest = _unescape(dest)
+    t = _skip_space(text, k)
+    if t > k and t < len(text) and text[t] in "\"'(":
+        te = _title_end(text, t)
+        if te > 0 and (e := _LINE_END.match(text, te)):
+            return m.group(1), dest, e.end()
+    e = _LINE_END.match(text, k)
+    return (m.group(1), dest, e.end()) if e else None
 
 
 # =========================================================================== active content
