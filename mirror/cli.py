@@ -151,5 +151,23 @@ def init(directory: Path, repo_url: str, force: bool) -> None:
     click.echo(f"Next: edit {directory / 'mirror.toml'}, then run `mirror publish -c {directory / 'mirror.toml'}`.")
 
 
+@cli.command()
+@config_option
+def check(config_path: Path) -> None:
+    """Verify the mirror repo: links resolve, QR codes match, manifest and files agree, no active content.
+
+    Exit status: 0 clean, 1 problems found (listed), 2 usage or config error.
+    """
+    from mirror.check import check_repo, format_report
+
+    settings = _load(config_path).publisher
+    if not settings.repo.is_dir():
+        raise ConfigProblem(f"{settings.repo}: no mirror repo there (run `mirror publish` first)")
+    report = check_repo(settings.repo, page_url=settings.page_url, asset_url=settings.asset_url,
+                        indexes_dir=settings.indexes_dir, pages_dir=settings.pages_dir)
+    click.echo(format_report(report))
+    sys.exit(0 if report.ok else EXIT_FAILED)
+
+
 def main() -> None:
     cli(prog_name="mirror")
