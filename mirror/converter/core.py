@@ -51,6 +51,7 @@ _EMAIL = re.compile(
 )
 _TASK = re.compile(r"^\[[ xX]\](?=[ \t]|$)")
 _ENTITY_LIKE = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)")
+_DEST_NEEDS_ANGLE = re.compile(r"[ <>\n\t]")
 _URL_ESCAPABLE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
@@ -64,7 +65,7 @@ def link_destination(url: str) -> str:
         url = _URL_ESCAPABLE.sub(r"\\\\", url)
     if "&" in url:
         url = _ENTITY_LIKE.sub(r"\\&", url)
-    if not url or any(c in url for c in " <>\n\t") or not _balanced(url):
+    if not url or _DEST_NEEDS_ANGLE.search(url) or not _balanced(url):
         return "<" + url.replace("<", "\\<").replace(">", "\\>").replace("\n", "%0A") + ">"
     return url
 

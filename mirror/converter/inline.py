@@ -9,6 +9,7 @@ actually render.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -99,6 +100,7 @@ def _flanking(prev: str, nxt: str, sym_is_punct: bool) -> tuple[bool, bool, bool
     return left, right, pp, np
 
 
+@functools.lru_cache(maxsize=4096)
 def _can_open(d: str, prev: str, nxt: str) -> bool:
     for sym in (False, True):
         left, right, pp, _ = _flanking(prev, nxt, sym)
@@ -107,6 +109,7 @@ def _can_open(d: str, prev: str, nxt: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _can_close(d: str, prev: str, nxt: str) -> bool:
     for sym in (False, True):
         left, right, _, np = _flanking(prev, nxt, sym)
@@ -115,6 +118,7 @@ def _can_close(d: str, prev: str, nxt: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _opener_may_close(d: str, prev: str, nxt: str) -> bool:
     """Whether an opening run here could instead close an earlier run (intraword '*')."""
     for sym in (False, True):
@@ -124,6 +128,7 @@ def _opener_may_close(d: str, prev: str, nxt: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _closer_may_open(d: str, prev: str, nxt: str) -> bool:
     for sym in (False, True):
         left, right, pp, _ = _flanking(prev, nxt, sym)
@@ -292,11 +297,6 @@ def _layout(tokens: list, mode: int) -> list:
     last_char = ""
     opened: set[int] = set()
 
-    def flush_text() -> None:
-        if text:
-            segs.append([_T, "".join(text)])
-            text.clear()
-
     for tok in tokens:
         cls = tok.__class__
         if cls is str:
@@ -322,7 +322,9 @@ def _layout(tokens: list, mode: int) -> list:
                 body = body[:-1]
             # visible text
             if pending_breaks:
-                flush_text()
+                if text:
+                    segs.append([_T, "".join(text)])
+                    text = []
                 segs.extend([_B, None] for _ in range(pending_breaks))
                 pending_breaks = 0
                 pending_space = seen = False
@@ -331,7 +333,9 @@ def _layout(tokens: list, mode: int) -> list:
                 if not (space_nl and _CJK.match(last_char) and _CJK.match(body[0])):
                     text.append(" ")
             if pending_opens:
-                flush_text()
+                if text:
+                    segs.append([_T, "".join(text)])
+                    text = []
                 for o in pending_opens:
                     segs.append([_O, o])
                     opened.add(id(o))
@@ -354,21 +358,27 @@ def _layout(tokens: list, mode: int) -> list:
                 # an empty link still links somewhere: emit it like content
                 tok = Raw("")
             elif id(o) in opened:
-                flush_text()
+                if text:
+                    segs.append([_T, "".join(text)])
+                    text = []
                 segs.append([_C, o])
                 continue
             else:
                 continue
         if cls is Raw or tok.__class__ is Raw:
             if pending_breaks:
-                flush_text()
+                if text:
+                    segs.append([_T, "".join(text)])
+                    text = []
                 segs.extend([_B, None] for _ in range(pending_breaks))
                 pending_breaks = 0
                 pending_space = seen = False
             if pending_space:
                 pending_space = False
                 text.append(" ")
-            flush_text()
+            if text:
+                segs.append([_T, "".join(text)])
+                text = []
             if pending_opens:
                 for o in pending_opens:
                     segs.append([_O, o])
@@ -386,7 +396,9 @@ def _layout(tokens: list, mode: int) -> list:
         elif cls is Break and (seen or pending_breaks):
             pending_breaks += 1
             pending_space = False
-    flush_text()
+    if text:
+        segs.append([_T, "".join(text)])
+        text = []
     # spans opened here but closed in a later paragraph end here
     open_stack: list = []
     for s in segs:
