@@ -32,6 +32,7 @@ __all__ = [
 
 REMOTE_NAME = "mirror"
 MERGE_DRIVER = "mirror-ours"
+MERGE_DRIVER_NAME = "keep the upstream side, mirror regenerates the file"
 LOCK_NAME = "mirror.lock"
 # An index.lock older than this, found while we hold the run lock, was left by a killed run.
 # Younger ones get this long to vanish: an orphaned `git add` of a killed run may still finish.
@@ -231,31 +232,54 @@ class MirrorRepo:
             raise GitError(f"{path}: a bare repository; mirror needs a clone with a work tree")
         self = cls(repo, branch)
         try:
-            self._configure()
-            self._switch_branch()
+            # Changing the repo (config, branch) is done under the run lock, and only when
+            # needed: a live run of ours may be mid-rebase on a detached HEAD.
+            if self._setup_needed():
+                with self.lock():
+                    self._recover()
+                    self._configure()
+                    self._switch_branch()
         except BaseException:
             repo.close()
             raise
         return self
 
+    def _setup_needed(self) -> bool:
+        head = self._git("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
+        return (
+            head != f"refs/heads/{self._branch}"
+            or self._rebase_in_progress()
+            or not self._driver_configured()
+            or _with_attributes(self._info_attributes()) is not None
+        )
+
+    def _driver_configured(self) -> bool:
+        out = self._git(
+            "config", "--local", "--get-regexp", rf"^merge\.{MERGE_DRIVER}\.", check=False
+        ).stdout
+        settings = dict(line.partition(" ")[::2] for line in out.splitlines())
+        return settings.get(f"merge.{MERGE_DRIVER}.driver") == "true" and (
+            f"merge.{MERGE_DRIVER}.name" in settings
+        )
+
+    def _info_attributes(self) -> str:
+        try:
+            return (self._git_dir / "info" / "attributes").read_text("utf-8")
+        except FileNotFoundError:
+            return ""
+
     def _configure(self) -> None:
-        # Set on every open: a fresh CI clone carries .gitattributes but not .git/config.
-        with self._repo.config_reader("repository") as reader:
-            current = _config_get(reader, f'merge "{MERGE_DRIVER}"', "driver")
-            name = _config_get(reader, f'merge "{MERGE_DRIVER}"', "name")
-        if current != "true" or name is None:
-            with self._repo.config_writer("repository") as writer:
-                writer.set_value(f'merge "{MERGE_DRIVER}"', "name", "keep ours; mirror regenerates it")
-                writer.set_value(f'merge "{MERGE_DRIVER}"', "driver", "true")
+        # Checked on every open: a fresh CI clone carries .gitattributes but not .git/config.
+        if not self._driver_configured():
+            self._git("config", "--local", f"merge.{MERGE_DRIVER}.name", MERGE_DRIVER_NAME)
+            self._git("config", "--local", f"merge.{MERGE_DRIVER}.driver", "true")
         # The same rules in info/attributes apply even before .gitattributes reaches a branch,
         # e.g. when a local first commit is rebased onto a remote that never had one.
-        info = self._git_dir / "info" / "attributes"
-        try:
-            existing = info.read_text("utf-8")
-        except FileNotFoundError:
-            existing = ""
-        if updated := _with_attributes(existing):
-            write_atomic(info, updated)
+        if updated := _with_attributes(self._info_attributes()):
+            write_atomic(self._git_dir / "info" / "attributes", updated)
+
+    def _rebase_in_progress(self) -> bool:
+        return (self._git_dir / "rebase-merge").exists() or (self._git_dir / "rebase-apply").exists()
 
     def _switch_branch(self) -> None:
         ref = f"refs/heads/{self._branch}"
@@ -404,7 +428,7 @@ class MirrorRepo:
                     index_lock.unlink()
                 break
             time.sleep(0.1)
-        if (self._git_dir / "rebase-merge").exists() or (self._git_dir / "rebase-apply").exists():
+        if self._rebase_in_progress():
             self._git("rebase", "--abort", check=False)
             self._switch_branch()
 
@@ -722,13 +746,6 @@ def _read_pid(fd: int) -> int | None:
         raw = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
         return int(raw) if raw else None
     except (OSError, ValueError):
-        return None
-
-
-def _config_get(reader: git.GitConfigParser, section: str, option: str) -> str | None:
-    try:
-        return str(reader.get_value(section, option))
-    except Exception:  # noqa: BLE001 - GitPython raises configparser's errors for absent keys
         return None
 
 

@@ -145,7 +145,26 @@ def test_two_thousand_new_files_in_one_commit(tmp_path):
         assert commit_count(root) == 1
         files = git(root, "ls-tree", "-r", "--name-only", "HEAD").split()
         assert len(files) == 2001  # and .gitattributes
-        assert elapsed < 5, f"staging 2,000 files took {elapsed:.1f} s"
+        # GitPython's index.add needs ~4 s for this on a quiet machine; the CLI well under 1 s.
+        assert elapsed < 10, f"staging 2,000 files took {elapsed:.1f} s"
+        # The blobs went into one pack, not 2,000 loose object files.
+        counts = dict(line.split(": ") for line in git(root, "count-objects", "-v").splitlines())
+        assert int(counts["in-pack"]) >= 2000 and int(counts["count"]) < 200
+        assert git(root, "fsck", "--no-progress", "--no-dangling") == ""
+        assert repo.commit("nothing new", AUTHOR) is None
+
+
+def test_many_files_still_go_through_gits_filters(tmp_path):
+    """Pre-packing is only a cache: line-ending normalisation still applies to what is committed."""
+    with MirrorRepo.open(tmp_path / "repo") as repo:
+        write(repo.root, ".gitattributes", "*.md text eol=lf\n")
+        for i in range(150):
+            (repo.root / f"{i}.md").write_bytes(b"line one\r\nline two\r\n")
+        repo.commit("crlf pages", AUTHOR)
+        assert git(repo.root, "show", "HEAD:7.md") == "line one\nline two\n"
+        attributes = git(repo.root, "show", "HEAD:.gitattributes")
+        assert attributes.startswith("*.md text eol=lf\n")  # the user's line is kept
+        assert "/.mirror/*.jsonl merge=union" in attributes
 
 
 def test_stale_index_lock_is_recovered_under_the_run_lock(tmp_path):
@@ -164,6 +183,30 @@ def test_stale_index_lock_is_recovered_under_the_run_lock(tmp_path):
         assert repo.commit("second", AUTHOR)
         assert not index_lock.exists()
         assert commit_count(repo.root) == 2
+
+
+def test_open_recovers_a_rebase_left_by_a_killed_run(tmp_path, seeded_remote):
+    a = clone(seeded_remote, tmp_path / "a")
+    b = clone(seeded_remote, tmp_path / "b")
+    for c in (a, b):  # the bare remote's HEAD names "master"; plain git does not pick "main"
+        git(c, "checkout", "-q", "main")
+    write(a, "pages/news/same.md", "one\n")
+    git(a, "add", "-A")
+    git(a, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "a")
+    git(a, "push", "-q", "origin", "main")
+    write(b, "pages/news/same.md", "two\n")
+    git(b, "add", "-A")
+    git(b, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "b")
+    before = git(b, "rev-parse", "HEAD").strip()
+    git(b, "fetch", "-q", "origin")
+    stuck = subprocess.run(["git", "rebase", "origin/main"], cwd=b, capture_output=True)
+    assert stuck.returncode != 0 and (b / ".git" / "rebase-merge").exists()
+    with MirrorRepo.open(b) as repo:
+        assert not (b / ".git" / "rebase-merge").exists()
+        assert repo.head() == before
+        assert git(b, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+        write(b, "pages/news/other.md", "x")
+        assert repo.commit("next run", AUTHOR)
 
 
 def test_open_existing_repo_and_refuse_missing_one(tmp_path):
@@ -205,7 +248,7 @@ def test_lock_blocks_another_process_and_dies_with_it(tmp_path):
             start = time.monotonic()
             with pytest.raises(LockTimeout, match=rf"pid {holder.pid}\b"), repo.lock(timeout=0.3):
                 pass
-            assert 0.25 < time.monotonic() - start < 3
+            assert 0.25 < time.monotonic() - start < 10
             # commit takes the same lock: it cannot slip in while the other run works.
             write(root, "a.md", "a")
             with pytest.raises(LockTimeout):
