@@ -73,6 +73,7 @@ class RawSite:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Handler] = {}
+        self.fallback: Handler | None = None  # for paths with no route; None answers 404
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._sock = socket.create_server((host, 0))
@@ -83,8 +84,8 @@ class RawSite:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler) -> str:
         """Serve `path` with `handler`; returns its URL."""
@@ -138,7 +139,7 @@ class RawSite:
                 headers[name.strip().lower()] = value.strip()
             with self._lock:
                 self.requests.append(f"{method} {path}")
-            handler = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+            handler = self.routes.get(path) or self.routes.get(path.split("?", 1)[0]) or self.fallback
             if handler is None:
                 respond(conn, 404, b"not found\n", "text/plain")
             else:
