@@ -98,7 +98,6 @@ _TRANSIENT = (
     "503",
     "504",
     "temporary failure",
-    "could not lock config file",
 )
 
 
@@ -181,6 +180,11 @@ def _hint(message: str) -> str:
         return " (the repo belongs to another user: run `git config --global --add safe.directory <repo>`)"
     if "please tell me who you are" in low:
         return " (set `author` in the config)"
+    if any(
+        needle in low
+        for needle in ("authentication failed", "could not read username", "permission denied", "403")
+    ):
+        return " (check the remote's credentials: a token for HTTPS, or an SSH key for this user)"
     return ""
 
 
@@ -451,7 +455,7 @@ class MirrorRepo:
             self._paths = tuple(paths)
             self._message = message
             if self._write_attributes():
-                self._stage([".gitattributes"])
+                self._stage([":(literal).gitattributes"])
             self._git(
                 "commit", "-q", "--no-verify", "--cleanup=whitespace", "-F", "-",
                 input=message, env=identity.env(),
