@@ -149,11 +149,14 @@ def test_write_atomic_leaves_identical_file_untouched(tmp_path):
     assert target.stat().st_mtime_ns != old
 
 
-def test_write_atomic_leaves_no_temporary_files(tmp_path):
+@pytest.mark.parametrize("durable", [True, False])
+def test_write_atomic_leaves_no_temporary_files(tmp_path, durable):
     for i in range(20):
-        write_atomic(tmp_path / f"{i}.md", f"page {i}")
-        write_atomic(tmp_path / f"{i}.md", f"page {i} v2")
+        assert write_atomic(tmp_path / f"{i}.md", f"page {i}", durable=durable)
+        assert write_atomic(tmp_path / f"{i}.md", f"page {i} v2", durable=durable)
+        assert not write_atomic(tmp_path / f"{i}.md", f"page {i} v2", durable=durable)
     assert sorted(os.listdir(tmp_path)) == sorted(f"{i}.md" for i in range(20))
+    assert (tmp_path / "7.md").read_text() == "page 7 v2"
 
 
 def test_write_atomic_cleans_up_when_the_rename_fails(tmp_path):
