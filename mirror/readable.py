@@ -82,9 +82,16 @@ CHAR_THRESHOLD = 500
 TOP_CANDIDATES = 5
 
 
+def raw_text(el: HtmlElement) -> str:
+    """el.text_content(), without its XPath call for the many elements that hold only text."""
+    if len(el):
+        return el.text_content()
+    return el.text or ""
+
+
 def inner_text(el: HtmlElement) -> str:
     """The element's text, trimmed, with runs of whitespace collapsed to one space."""
-    return " ".join(el.text_content().split())
+    return " ".join(raw_text(el).split())
 
 
 # The length of inner_text computed in C, without building the string.
@@ -93,6 +100,9 @@ _TEXT_LENGTH = etree.XPath("string-length(normalize-space())")
 
 def text_length(el: HtmlElement) -> int:
     """len(inner_text(el)), faster."""
+    if not len(el):
+        text = el.text
+        return len(" ".join(text.split())) if text else 0
     return int(_TEXT_LENGTH(el))
 
 
@@ -206,7 +216,7 @@ def _without_content(el: HtmlElement) -> bool:
     for c in el:
         if c.tag != "br" and c.tag != "hr":
             return False
-    return not el.text_content().strip()
+    return not raw_text(el).strip()
 
 
 def _drop(el: HtmlElement) -> None:
@@ -348,7 +358,7 @@ class Readable:
         if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or (
             match and _name_traits(match) & _IS_BYLINE
         ):
-            text = el.text_content().strip()
+            text = raw_text(el).strip()
             if 0 < len(text) < 100:
                 self.byline = SPACES.sub(" ", text)
                 return True
@@ -439,7 +449,7 @@ class Readable:
             parent = el.getparent()
             if parent is None:
                 continue
-            text = el.text_content()
+            text = raw_text(el)
             if len(text) < 25:  # the raw text is never shorter than the normalised one
                 continue
             text = " ".join(text.split())
@@ -647,7 +657,7 @@ class Readable:
                 or (not is_list and weight < 25 and density > 0.2)
                 or (weight >= 25 and density > 0.5)
                 or (embeds == 1 and length < 75) or embeds > 1
-                or (img == 0 and not any(d.text_content().strip()
+                or (img == 0 and not any(raw_text(d).strip()
                                          for d in node.iterdescendants(*TEXTISH)))
             )
         if is_list and remove:
@@ -676,7 +686,7 @@ class Readable:
                     match != " "
                     and _name_traits(match) & _IS_SHARE
                     and el.getparent() is not None
-                    and len(el.text_content()) < CHAR_THRESHOLD
+                    and len(raw_text(el)) < CHAR_THRESHOLD
                 ):
                     _drop(el)
         self._clean_tags(article, ("iframe", "input", "textarea", "select", "button"))
@@ -693,7 +703,7 @@ class Readable:
             if p.getparent() is None:
                 continue
             if next(p.iter("img", "embed", "object", "iframe", "video", "audio", "picture"), None) is None \
-                    and not p.text_content().strip():
+                    and not raw_text(p).strip():
                 _drop(p)
         for br in list(article.iter("br")):
             nxt = br.getnext()
