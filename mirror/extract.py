@@ -155,7 +155,9 @@ def extract_article(
         if content is not None:
             replace_brs(content)
             drop_title_heading(content, meta.title)
-    else:
+    if content is None:
+        # No rule, or the site changed its layout and the rule finds nothing:
+        # the automatic search still gets the article.
         body = root.find("body")
         if body is None:
             body = root

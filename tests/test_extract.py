@@ -346,3 +346,9 @@ def test_control_characters_do_not_reach_the_markdown():
     md = extract_article(page).markdown
     assert not any(ch in md for ch in "\x00\x01\x0b\x1f")
     assert PARAS[0][40:90] in " ".join(md.split())
+
+
+def test_content_rule_that_finds_nothing_falls_back_to_automatic():
+    article = extract_article(PAGE, rules=ExtractRules(content="div.layout-that-changed"))
+    md = " ".join(article.markdown.split())
+    assert PARAS[0][:60] in md and "SIDEBAR LINK" not in md
