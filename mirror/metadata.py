@@ -106,6 +106,33 @@ def parse_date(value: str | None) -> datetime | None:
     return dt
 
 
+DATE_HOLDER = re.compile(r"date|time|pub|info|meta|byline|source", re.I)
+# A full date with a time of day, as pages print it near the headline.
+VISIBLE_DATE = re.compile(r"\b(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _date_in_text(root: HtmlElement) -> datetime | None:
+    """A date printed in an element named like a date line, when no markup gives one."""
+    body = root.find("body")
+    if body is None:
+        return None
+    for el in body.iter("span", "div", "p", "time", "em", "small", "li"):
+        name = el.get("class") or el.get("id")
+        if not name or not DATE_HOLDER.search(name):
+            continue
+        text = el.text_content()
+        if len(text) > 200:
+            continue
+        m = VISIBLE_DATE.search(text)
+        if m:
+            try:
+                return datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]),
+                                int(m[6] or 0), tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
+
+
 def _json_ld_objects(data: object, out: list[dict]) -> None:
     if isinstance(data, list):
         for item in data:
@@ -342,6 +369,8 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
         if dt is not None:
             meta.published = dt
             break
+    if meta.published is None:
+        meta.published = _date_in_text(root)
 
     author_values = [v for _, v in sorted(authors)]
     for value in [*author_values[:1], ld.get("author"), *author_values[1:], rel_author]:

@@ -144,3 +144,12 @@ def test_no_metadata_at_all():
     m = meta_of("", "<p>nothing</p>", url=None)
     assert m.title == ""
     assert m.published is None and m.author is None and m.canonical_url is None
+
+
+def test_date_printed_in_a_date_line_when_markup_has_none():
+    m = meta_of("", '<div class="nav">2001-01-01 00:00</div><h1>T</h1>'
+                    '<div class="info">2024-01-02 10:05 来源：本报</div><p>text</p>')
+    assert m.published == datetime(2024, 1, 2, 10, 5, tzinfo=UTC)
+    m = meta_of("", '<span class="pubtime">2023年3月4日 08:09</span>')
+    assert m.published == datetime(2023, 3, 4, 8, 9, tzinfo=UTC)
+    assert meta_of("", '<div class="info">no date here</div>').published is None
