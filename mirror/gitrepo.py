@@ -432,6 +432,12 @@ class MirrorRepo:
                     index_lock.unlink()
                 break
             time.sleep(0.1)
+        # Ref locks live only for the instant of an update: an old one is a killed git's.
+        for name in ("HEAD.lock", "packed-refs.lock", "config.lock", f"refs/heads/{self._branch}.lock"):
+            lock = self._git_dir / name
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - lock.stat().st_mtime >= STALE_INDEX_LOCK_AGE:
+                    lock.unlink()
         if self._rebase_in_progress():
             self._git("rebase", "--abort", check=False)
             self._switch_branch()
@@ -756,7 +762,7 @@ def _read_pid(fd: int) -> int | None:
 def _check_branch_name(branch: str) -> None:
     proc = subprocess.run(
         ["git", "check-ref-format", "--branch", branch],
-        capture_output=True, text=True, env=_clean_env(),
+        capture_output=True, text=True, env=_clean_env(), cwd="/",
     )
     if proc.returncode != 0 or branch.startswith("-"):
         raise GitError(f"{branch!r} is not a valid branch name")

@@ -116,7 +116,8 @@ def test_safe_join_follows_symlink_that_stays_inside(tmp_path):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab./\\:\x00 \u00e9\nCONUL1~")), max_size=20))
 def test_safe_join_never_leaves_root(tmp_path_factory, relpath):
-    root = tmp_path_factory.mktemp("root")
+    root = tmp_path_factory.getbasetemp() / "safe-join-root"
+    root.mkdir(exist_ok=True)
     try:
         joined = safe_join(root, relpath)
     except UnsafePath:

@@ -173,15 +173,18 @@ def test_stale_index_lock_is_recovered_under_the_run_lock(tmp_path):
         repo.commit("first", AUTHOR)
         index_lock = repo.root / ".git" / "index.lock"
         index_lock.write_text("")  # what a run killed during `git add` leaves
+        ref_lock = repo.root / ".git" / "refs" / "heads" / "main.lock"
+        ref_lock.write_text("")  # ...or during `git commit`
         old = time.time() - 3600
         os.utime(index_lock, (old, old))
+        os.utime(ref_lock, (old, old))
         write(repo.root, "b.md", "b")
         # Plain git is stuck on it...
         stuck = subprocess.run(["git", "add", "b.md"], cwd=repo.root, capture_output=True, text=True)
         assert stuck.returncode != 0 and "index.lock" in stuck.stderr
         # ...the mirror, holding its own lock, knows no writer of ours is alive.
         assert repo.commit("second", AUTHOR)
-        assert not index_lock.exists()
+        assert not index_lock.exists() and not ref_lock.exists()
         assert commit_count(repo.root) == 2
 
 
@@ -280,15 +283,17 @@ def test_lock_is_reentrant_and_excludes_other_instances(tmp_path):
 # ----- push --------------------------------------------------------------------------------
 
 
-def test_first_push_to_an_empty_bare_remote(tmp_path):
+def test_first_push_to_an_empty_bare_remote(tmp_path, monkeypatch):
     remote = bare(tmp_path / "remote.git")
+    monkeypatch.chdir(tmp_path)  # a relative remote path means relative to where mirror runs
     with MirrorRepo.open(tmp_path / "repo") as repo:
         result = repo.push(str(remote))
         assert result.sha is None and not result.pushed  # nothing committed yet
         write(repo.root, "a.md", "a")
         sha = repo.commit("first", AUTHOR)
-        result = repo.push(str(remote))
+        result = repo.push("remote.git")
         assert result.pushed and result.sha == sha and result.attempts == 1 and result.rebases == 0
+        assert git(repo.root, "remote", "get-url", "mirror").strip() == str(remote)
         assert git(remote, "rev-parse", "refs/heads/main").strip() == sha
         again = repo.push(str(remote))
         assert not again.pushed and again.sha == sha
