@@ -271,6 +271,19 @@ def test_hostile_base_href_falls_back_to_the_page_url(base: str) -> None:
     assert markdown_problems(article.markdown) == []
 
 
+@pytest.mark.xfail(strict=True, reason="clean.clean_content: an href/src with a control-character reference (&#x04;) raises ValueError from lxml")
+@pytest.mark.parametrize("href", ["a&#x04;b.html", "/p&#x1f;q.html", "x&#1;", "&#xFFFE;"])
+def test_control_character_references_in_urls_do_not_lose_the_article(href: str) -> None:
+    from mirror import extract_article
+
+    middle = f'<p>See <a href="{href}">this link</a> and <img src="{href}" alt="pic"> here.</p>'
+    article = extract_article(story("Controls", middle), url="https://site.example/news/a.html")
+    assert "The council approved" in article.markdown and "this link" in article.markdown
+    assert markdown_problems(article.markdown) == []
+    # A control character cannot be in a CommonMark link destination: it must be percent-encoded.
+    assert not any(ord(c) < 0x20 and c not in "\n" for c in article.markdown)
+
+
 # ----------------------------------------------------------------------------- paths
 
 
