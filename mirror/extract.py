@@ -175,6 +175,10 @@ def extract_article(
             return again_body
 
         content, byline = grab_article(body, meta.title, reparse)
+        if content is not None:
+            # The search drops the first heading like the title anywhere in the
+            # page; the one opening the article may be a later one.
+            drop_title_heading(content, meta.title)
     if not meta.author and byline:
         meta.author = byline
 
