@@ -44,6 +44,8 @@ _LANG_CLASS = re.compile(
 )
 _WS = re.compile(r"[ \t\n\r\f]+")
 _ASCII_WS = " \t\n\r\f"
+_CJK_TEXT = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+                       r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
 _AUTOLINK_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\x00-\x20<>]*$")
 _EMAIL = re.compile(
     r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -203,6 +205,7 @@ class Converter:
         self._inl: list = []
         self._stack: list[Open] = []
         self._in_link = False
+        self._cjk = True  # whether the document has CJK text (decided in convert)
 
     _tables: dict[type, tuple[dict, dict]] = {}
 
@@ -230,9 +233,15 @@ class Converter:
         return handlers, inline_only
 
     # ------------------------------------------------------------ driving
-    def convert(self, root) -> str:  # type: ignore[no-untyped-def]
-        """Markdown for the element `root` (its tail excluded)."""
+    def convert(self, root, *, cjk: bool | None = None) -> str:  # type: ignore[no-untyped-def]
+        """Markdown for the element `root` (its tail excluded).
+
+        `cjk` says whether the document holds CJK text; None finds out.
+        """
         self._blocks, self._inl, self._stack = [], [], []
+        if cjk is None:
+            cjk = _CJK_TEXT.search("".join(root.itertext())) is not None
+        self._cjk = cjk
         self._dispatch(root, 0)
         self._flush()
         out = join_blocks(self._blocks)
@@ -254,7 +263,8 @@ class Converter:
             return
         inl = self._inl
         text = el.text
-        if text and (text.strip(_ASCII_WS) or len(inl) > len(self._stack)):
+        if text and (text[0] not in _ASCII_WS or text.strip(_ASCII_WS)
+                     or len(inl) > len(self._stack)):
             inl.append(text)
         h = self._h
         depth += 1
@@ -268,16 +278,18 @@ class Converter:
                     fn(self, child, depth)
                 inl = self._inl  # a block handler may have started a new run
             tail = child.tail
-            if tail and (tail.strip(_ASCII_WS) or len(inl) > len(self._stack)):
+            if tail and (tail[0] not in _ASCII_WS or tail.strip(_ASCII_WS)
+                         or len(inl) > len(self._stack)):
                 inl.append(tail)
 
     def _flush(self) -> None:
         """End the current inline run as a paragraph."""
         inl = self._inl
-        if len(inl) > len(self._stack):
-            s = render_inline(inl, PARA)
-            if s and not s.isspace():
-                self._blocks.append((P, s))
+        if len(inl) == len(self._stack):
+            return  # only the reopened spans of the enclosing inline elements
+        s = render_inline(inl, PARA, self._cjk)
+        if s and not s.isspace():
+            self._blocks.append((P, s))
         self._inl = list(self._stack)
 
     def render_blocks(self, el, depth: int, *, content_only: bool = True) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -317,7 +329,7 @@ class Converter:
         self._inl, self._h = list(self._stack), self.inline_handlers
         try:
             self.walk(el, depth)
-            return render_inline(self._inl, mode)
+            return render_inline(self._inl, mode, self._cjk)
         finally:
             self._inl, self._h = saved
 

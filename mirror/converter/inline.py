@@ -251,22 +251,26 @@ def escape_line_start(line: str, whole_line: bool) -> str:
 _LINK_BRACKET = re.compile(r"\][(\[:]")
 
 
-def render_inline(tokens: list, mode: int = PARA) -> str:
-    """Markdown for one run of inline tokens (a paragraph, heading or table cell)."""
+def render_inline(tokens: list, mode: int = PARA, cjk: bool = True) -> str:
+    """Markdown for one run of inline tokens (a paragraph, heading or table cell).
+
+    `cjk=False` promises the text holds no CJK characters, which skips the
+    line-break handling those scripts need.
+    """
     for t in tokens:
         if t.__class__ is not str:
             break
     else:
-        return _render_text("".join(tokens), mode)
-    segs = _layout(tokens, mode)
+        return _render_text("".join(tokens), mode, cjk)
+    segs = _layout(tokens, mode, cjk)
     if not segs:
         return ""
     return _serialize(segs, mode)
 
 
-def _render_text(text: str, mode: int) -> str:
+def _render_text(text: str, mode: int, cjk: bool = True) -> str:
     """The common case of a run that is only page text: no spans, no breaks."""
-    if "\n" in text and _CJK.search(text):
+    if cjk and "\n" in text and _CJK.search(text):
         text = _CJK_BREAK.sub("", text)
     if _WS_IRREGULAR.search(text):
         text = _WS_IRREGULAR.sub(" ", text)
@@ -280,7 +284,7 @@ def _render_text(text: str, mode: int) -> str:
 _T, _R, _O, _C, _B = 0, 1, 2, 3, 4
 
 
-def _layout(tokens: list, mode: int) -> list:
+def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     """Collapse whitespace, move spaces out of spans, drop empty spans and edge breaks.
 
     Returns segments [kind, value]: text, raw, open, close, break.  Spaces
@@ -302,7 +306,7 @@ def _layout(tokens: list, mode: int) -> list:
         if cls is str:
             if not tok:
                 continue
-            if "\n" in tok and _CJK.search(tok):
+            if cjk and "\n" in tok and _CJK.search(tok):
                 tok = _CJK_BREAK.sub("", tok)
                 if not tok:
                     continue
@@ -311,9 +315,9 @@ def _layout(tokens: list, mode: int) -> list:
             if lead:
                 if seen and not pending_space:
                     pending_space = True
-                    space_nl = "\n" in tok[: len(tok) - len(tok.lstrip(" \t\n\r\f"))]
+                    space_nl = cjk and "\n" in tok[: len(tok) - len(tok.lstrip(" \t\n\r\f"))]
                 elif pending_space and tok[0] == "\n":
-                    space_nl = True
+                    space_nl = cjk
                 body = body[1:]
                 if not body:
                     continue
@@ -345,7 +349,7 @@ def _layout(tokens: list, mode: int) -> list:
             last_char = body[-1]
             if trail:
                 pending_space = True
-                space_nl = "\n" in tok[len(tok.rstrip(" \t\n\r\f")):]
+                space_nl = cjk and "\n" in tok[len(tok.rstrip(" \t\n\r\f")):]
             continue
         if cls is Open:
             pending_opens.append(tok)
