@@ -166,7 +166,7 @@ def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _last_line(text: str) -> str:
     """The line of git's output that says what went wrong: its first fatal, else its last error."""
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in _redact(text).strip().splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith("fatal:")]
     if fatal:
         return fatal[0]
@@ -186,6 +186,14 @@ def _hint(message: str) -> str:
     ):
         return " (check the remote's credentials: a token for HTTPS, or an SSH key for this user)"
     return ""
+
+
+_CREDENTIALS_RE = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)[^/@\s]+@")
+
+
+def _redact(text: str) -> str:
+    """`text` with the user:token part of any URL in it blanked: messages end up in CI logs."""
+    return _CREDENTIALS_RE.sub(r"\g<scheme>***@", text)
 
 
 def _remote_url(remote: str) -> str:
@@ -569,6 +577,7 @@ class MirrorRepo:
         if attempts < 1:
             raise GitError("push attempts must be at least 1")
         url = _remote_url(remote)
+        remote = _redact(remote)  # from here on only used in messages
         branch = self._branch
         ref = f"refs/heads/{branch}"
         tracking = f"refs/remotes/{REMOTE_NAME}/{branch}"
@@ -590,7 +599,7 @@ class MirrorRepo:
                         ln.startswith("=\t") for ln in proc.stdout.splitlines()
                     )
                     return PushResult(
-                        self._rev("HEAD"), not up_to_date, attempt, rebases, amended, remote, branch
+                        self._rev(ref), not up_to_date, attempt, rebases, amended, remote, branch
                     )
                 output = proc.stdout + "\n" + proc.stderr
                 reason = _rejection(proc.stdout)
