@@ -141,6 +141,19 @@ def _drop(el: HtmlElement) -> None:
         el.drop_tree()
 
 
+PAGE_DROP = ("script", "style", "noscript", "template", "svg", "canvas", "select", "datalist")
+# Substrings one of which every tracker URL below holds: the pattern is tried
+# only on the few image URLs that have one.
+_TRACKER_HINTS = ("pixel", "beacon", "track", "1x1", "spacer", "blank", "transparent", "/b/ss/",
+                  "facebook.com/tr", "google-analytics", "doubleclick", "scorecardresearch",
+                  "quantserve", "__utm", "stats.wp.com", "bat.bing", "analytics", "/collect?")
+
+
+def _is_tracker(url: str) -> bool:
+    low = url.lower()
+    return any(h in low for h in _TRACKER_HINTS) and TRACKER.search(url) is not None
+
+
 def prepare_page(root: HtmlElement, base_url: str | None) -> None:
     """One pass over the whole page before extraction.
 
@@ -149,22 +162,20 @@ def prepare_page(root: HtmlElement, base_url: str | None) -> None:
     go, and <font> becomes <span>.
     """
     drop: list[HtmlElement] = []
-    # Tag-filtered iteration in C; hidden elements are left to the content
-    # search and to clean_content, which visit every element anyway.
-    for el in root.iter("img", "script", "style", "noscript", "template", "svg", "canvas", "font"):
-        tag = el.tag
-        if tag == "img":
-            src = best_image_src(el, base_url)
-            if src is None or TRACKER.search(src):
-                drop.append(el)
-            else:
-                el.set("src", src)
-        elif tag == "font":
+    for el in root.iter("img", "font"):
+        if el.tag == "font":
             el.tag = "span"
-        else:
+            continue
+        src = best_image_src(el, base_url)
+        if src is None or _is_tracker(src):
             drop.append(el)
+        else:
+            el.set("src", src)
     for el in drop:
         _drop(el)
+    # In C, and before any Python pass over the page: these subtrees (an
+    # inline SVG can hold thousands of elements) would only slow them down.
+    etree.strip_elements(root, *PAGE_DROP, with_tail=False)
 
 
 def drop_title_heading(content: HtmlElement, title: str) -> None:
@@ -275,7 +286,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                 continue
         if tag == "img":
             src = el.get("src")
-            if not src or TRACKER.search(src):
+            if not src or _is_tracker(src):
                 drop.append(el)
                 continue
         for name in list(attrib):
