@@ -240,11 +240,15 @@ def _wrap_phrasing(div: HtmlElement) -> list[HtmlElement]:
 
     Returns the new paragraphs.
     """
+    if _is_ws(div.text):
+        # Most divs hold only blocks separated by whitespace: nothing to wrap.
+        for c in div:
+            tail = c.tail
+            if (tail and not tail.isspace()) or (c.tag != "br" and _is_phrasing(c)):
+                break
+        else:
+            return []
     children = list(div)
-    if _is_ws(div.text) and not any(
-        not _is_ws(c.tail) or (c.tag != "br" and _is_phrasing(c)) for c in children
-    ):
-        return []
     made: list[HtmlElement] = []
     items: list[str | HtmlElement] = []
     if div.text:
