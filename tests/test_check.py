@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import shutil
@@ -10,11 +11,20 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import zxingcpp
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
+from PIL import Image
 
 import mirror.check
-from mirror.check import check_repo, dangerous_url, format_report, html_links, scan_markdown
+from mirror.check import (
+    check_repo,
+    dangerous_url,
+    format_report,
+    html_links,
+    read_qr_png,
+    scan_markdown,
+)
 from mirror.cli import cli
 from mirror.config import load_config
 from mirror.publisher import Publisher
@@ -96,9 +106,14 @@ def test_qr_of_another_url(demo):
     assert f"QR decodes to {other} but the page links {PAGE_URL.format(path=RAIN)}" in result.output
 
 
-def test_qr_of_another_url_without_a_decoder(demo, monkeypatch):
-    monkeypatch.setattr(mirror.check, "_decode", lambda png: None)
-    (demo / "output" / (RAIN + ".png")).write_bytes(qr_png("https://example.org/"))
+def test_qr_in_another_png_format_is_decoded_or_reported(demo, monkeypatch):
+    # An RGB PNG: not what mirror writes, so the fast reader leaves it to zxing-cpp.
+    rgb = io.BytesIO()
+    Image.open(io.BytesIO(qr_png(PAGE_URL.format(path=RAIN), scale=4))).convert("RGB").save(rgb, "PNG")
+    (demo / "output" / (RAIN + ".png")).write_bytes(rgb.getvalue())
+    assert read_qr_png(rgb.getvalue()) is None
+    assert check(demo).ok
+    monkeypatch.setattr(mirror.check, "_decode", lambda png: None)  # no zxing-cpp installed
     report = check(demo)
     assert [p.path for p in report.problems] == [RAIN]
     assert "is not the QR code of" in report.problems[0].message
@@ -108,6 +123,17 @@ def test_qr_at_another_scale_still_passes(demo):
     # Not byte-identical to what mirror writes, but it decodes to the right URL.
     (demo / "output" / (RAIN + ".png")).write_bytes(qr_png(PAGE_URL.format(path=RAIN), scale=3))
     assert check(demo).ok
+
+
+def test_damaged_qr(demo):
+    png = (demo / "output" / (RAIN + ".png")).read_bytes()
+    image = Image.open(io.BytesIO(png)).convert("L")
+    image.paste(0, (20, 90, 185, 185))  # a black blot over half the symbol
+    out = io.BytesIO()
+    image.convert("1").save(out, "PNG")
+    (demo / "output" / (RAIN + ".png")).write_bytes(out.getvalue())
+    report = check(demo)
+    assert [(p.kind, p.message) for p in report.problems] == [("qr", "QR image does not decode")]
 
 
 def test_deleted_asset(demo):
@@ -326,3 +352,28 @@ def test_scanner_agrees_with_markdown_it_on_the_demo_and_random_documents(publis
 )
 def test_dangerous_url(url, why):
     assert dangerous_url(url) == why
+
+
+@pytest.mark.parametrize("scale", [1, 5])
+def test_read_qr_png_agrees_with_zxing(scale):
+    rng = random.Random(scale)
+    texts = ["https://github.com/example/mirror-demo/blob/main/pages/news/2026-11/zh-rain.md", "HELLO 123",
+             "12345", "https://例え.jp/パス?q=1", "x"]
+    texts += ["https://s.example/" + "".join(rng.choice("abcXYZ019/-_%.") for _ in range(rng.randint(1, 2000)))
+              for _ in range(12)]
+    for text in texts:
+        png = qr_png(text, scale=scale)
+        assert read_qr_png(png) == text
+        if scale > 2:
+            assert zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))[0].text == text
+
+
+def test_read_qr_png_refuses_what_it_cannot_trust():
+    png = qr_png("https://example.org/a", scale=4)
+    image = Image.open(io.BytesIO(png)).convert("L")
+    x = y = (4 + 12) * 4 + 2  # the centre of data module (12, 12) of a 4 px per module image
+    image.paste(255 - image.getpixel((x, y)), (x - 2, y - 2, x + 2, y + 2))  # one module flipped
+    flipped = io.BytesIO()
+    image.save(flipped, "PNG")
+    assert read_qr_png(flipped.getvalue()) is None
+    assert read_qr_png(b"not a png") is None and read_qr_png(png[:40]) is None
