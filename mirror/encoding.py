@@ -5,7 +5,13 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_html", "decode_text", "normalize_charset", "charset_from_content_type"]
+__all__ = [
+    "decode_html",
+    "decode_text",
+    "normalize_charset",
+    "charset_from_content_type",
+    "sniff_binary",
+]
 
 # WHATWG Encoding Standard: legacy labels are read as their supersets, because
 # pages labelled GB2312 or ISO-8859-1 routinely use characters only the
@@ -281,6 +287,77 @@ def _choose(content: bytes, declared: list[str | None], forced: str | None) -> t
     if detected:
         return _decode(content, detected), detected
     return content.decode("utf-8", "replace"), "utf-8"
+
+
+# Magic numbers of the binary formats a web server hands out by mistake.
+# Each is long or odd enough that no text document starts with it.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),
+    (b"PK\x07\x08", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"\x28\xb5\x2f\xfd", "application/zstd"),
+    (b"\xfd7zXZ\x00", "application/x-xz"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"\x00asm", "application/wasm"),
+    (b"wOFF", "font/woff"),
+    (b"wOF2", "font/woff2"),
+    (b"OggS", "audio/ogg"),
+    (b"fLaC", "audio/flac"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"\x00\x00\x01\x00", "image/x-icon"),
+)
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+_FTYP = {b"avif": "image/avif", b"avis": "image/avif", b"heic": "image/heic", b"mif1": "image/heic"}
+_SNIFF_BYTES = 4096
+_NUL_SHARE = 0.1
+_WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_TEXT_CONTROLS = frozenset("\t\n\r\f")
+
+
+def _is_wide_text(sample: bytes) -> bool:
+    """Whether NUL-rich bytes read as UTF-16 or UTF-32 text with hardly any junk."""
+    sample = sample[: len(sample) - len(sample) % 4]
+    for codec in _WIDE_CODECS:
+        text = sample.decode(codec, "replace")
+        junk = sum(
+            1
+            for ch in text
+            if ch == "\ufffd" or (ord(ch) < 32 and ch not in _TEXT_CONTROLS) or ord(ch) == 0x7F
+        )
+        if text and junk <= len(text) // 50:
+            return True
+    return False
+
+
+def sniff_binary(content: bytes) -> str | None:
+    """What binary format `content` looks like ("image/png", ...), or None when it may be text.
+
+    Headers lie (a PNG served as text/html), bytes do not: known magic
+    numbers first, then a share of NUL bytes no text in an 8-bit or UTF-8
+    charset has (UTF-16 and UTF-32 text, NUL-rich too, is recognised).
+    """
+    head = content[:16]
+    for magic, media_type in _MAGIC:
+        if head.startswith(magic):
+            return media_type
+    if head.startswith(b"RIFF") and head[8:12] in _RIFF:
+        return _RIFF[head[8:12]]
+    if head[4:8] == b"ftyp":
+        return _FTYP.get(head[8:12], "video/mp4")
+    sample = content[:_SNIFF_BYTES]
+    if sample and sample.count(0) > len(sample) * _NUL_SHARE and not _is_wide_text(sample):
+        return "binary data"
+    return None
 
 
 def decode_html(

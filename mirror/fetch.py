@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import socket
 import threading
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
@@ -26,7 +27,7 @@ from urllib3 import HTTPResponse
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from mirror.encoding import decode_html, decode_text
+from mirror.encoding import decode_html, decode_text, sniff_binary
 from mirror.model import Fetched, FetchSettings
 from mirror.netpolicy import RefusedURL, UnresolvableHost, check_address, check_url
 
@@ -37,6 +38,7 @@ __all__ = [
     "ConnectionFailed",
     "FetchTimeout",
     "HTTPStatusError",
+    "NotHTML",
     "TooLarge",
     "TooManyRedirects",
     "RefusedURL",
@@ -92,6 +94,18 @@ class TooLarge(FetchError):
 
 class TooManyRedirects(FetchError):
     """More than MAX_REDIRECTS redirects."""
+
+
+class NotHTML(FetchError):
+    """A page was asked for (`expect="html"`) and the body is binary: an image, a PDF, an archive.
+
+    `media_type` is what the bytes look like ("image/png"), or the
+    Content-Type the server sent when it names a binary type.
+    """
+
+    def __init__(self, url: str, media_type: str, reason: str) -> None:
+        super().__init__(url, reason)
+        self.media_type = media_type
 
 
 class _Transient(Exception):
@@ -475,6 +489,7 @@ class Fetcher:
         accept: str | None = None,
         encoding: str | None = None,
         max_bytes: int | None = None,
+        expect: Literal["html"] | None = None,
     ) -> Fetched:
         """Fetch `url`, following redirects; raises FetchError (a subclass) on any failure.
 
@@ -484,7 +499,16 @@ class Fetcher:
         (image/*, audio/*, video/*, font/*, application/octet-stream, pdf, zip)
         come back with empty `text` and `encoding`. `max_bytes` overrides the
         setting of the same name for this request (e.g. a smaller cap for images).
+
+        The bytes are sniffed too, since headers lie: a body that starts with
+        a binary format's magic number (PNG, JPEG, GIF, PDF, zip, gzip, WebP,
+        MP4...) or is full of NUL bytes also comes back with empty `text`,
+        whatever its Content-Type. With `expect="html"` (a page is wanted), such
+        a body raises NotHTML instead: "URL: not an HTML page (looks like
+        image/png)".
         """
+        if expect not in (None, "html"):
+            raise ValueError(f"expect must be None or 'html', not {expect!r}")
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
@@ -521,7 +545,13 @@ class Fetcher:
         if not 200 <= reply.status < 300:
             raise HTTPStatusError(url, reply.status, reply.reason + where)
         content_type = reply.headers.get("Content-Type")
-        if _BINARY_TYPES.match(content_type or "") and not encoding:
+        sniffed = sniff_binary(reply.content)
+        binary_label = bool(_BINARY_TYPES.match(content_type or "")) and not encoding
+        if expect == "html" and (sniffed or binary_label):
+            media_type = sniffed or (content_type or "").split(";", 1)[0].strip().lower()
+            clue = f"looks like {sniffed}" if sniffed else f"Content-Type: {media_type}"
+            raise NotHTML(url, media_type, f"not an HTML page ({clue}){where}")
+        if sniffed or binary_label:
             text, codec = "", ""  # images and the like: no text to decode
         else:
             decode = (
@@ -560,12 +590,18 @@ class Fetcher:
                     raise transient.error from None
                 pause = self._backoff(attempt)
             else:
-                if reply.status not in _RETRY_STATUSES or attempt >= settings.retries:
+                if reply.status not in _RETRY_STATUSES:
                     return reply
                 hinted = _retry_after(reply.headers.get("Retry-After"))
-                pause = (
-                    self._backoff(attempt) if hinted is None else min(hinted, settings.max_backoff)
-                )
+                if hinted is not None:
+                    reply.reason = f"{reply.reason} (Retry-After {math.ceil(hinted)} s)".strip()
+                # Waiting less than the server asked would only earn another
+                # refusal: give up now, the next run tries again.
+                if attempt >= settings.retries or (
+                    hinted is not None and hinted > settings.max_backoff
+                ):
+                    return reply
+                pause = self._backoff(attempt) if hinted is None else hinted
             attempt += 1
             time.sleep(pause)
 

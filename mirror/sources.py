@@ -37,21 +37,36 @@ _HEAD_BYTES = 64 * 1024
 _TAG = re.compile(r"<[^>]*>")
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY[^>]*>", re.IGNORECASE)
+# Numeric character references that may name no XML character: one or two
+# digits (controls), the surrogate block, and long ones (beyond U+10FFFF).
+# Ordinary ones (&#20013;) do not match, which keeps CJK feeds fast.
+_CHAR_REF = re.compile(
+    rb"&#(?:[xX]0*([0-9a-fA-F]{1,2}|[dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})(?![0-9a-fA-F])"
+    rb"|0*([0-9]{1,2}|5[5-7][0-9]{3}|[0-9]{7,})(?![0-9]));?"
+)
+_REPLACEMENT_REF = b"&#xFFFD;"
+_ALLOWED_CONTROLS = frozenset((0x9, 0xA, 0xD))
 
 
 class SourceError(Exception):
     """A source could not be read at all; the message names the source and the reason."""
 
 
-def entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
-    """The entries a source announces, in its order, without duplicates, at most `profile.limit`."""
+def entries(
+    profile: SourceProfile, fetcher: Fetcher, warnings: list[str] | None = None
+) -> list[Entry]:
+    """The entries a source announces, in its order, without duplicates, at most `profile.limit`.
+
+    What is worth telling but does not stop the source (entries skipped for
+    want of a usable link) is appended to `warnings`, one line each, when given.
+    """
     reader = _READERS.get(profile.kind)
     if reader is None:
         raise SourceError(f"source {profile.name!r}: unknown kind {profile.kind!r}")
     if profile.limit is not None and profile.limit <= 0:
         return []
     unique: dict[str, Entry] = {}
-    for entry in reader(profile, fetcher):
+    for entry in reader(profile, fetcher, warnings):
         unique.setdefault(entry.url, entry)
         if profile.limit is not None and len(unique) >= profile.limit:
             break
@@ -82,6 +97,13 @@ def _clean_title(text: str | None) -> str | None:
     return text or None
 
 
+def _warn_unlinked(profile: SourceProfile, skipped: int, warnings: list[str] | None) -> None:
+    # A source whose links all broke would otherwise look like "nothing new" forever.
+    if skipped and warnings is not None:
+        what = "entry" if skipped == 1 else "entries"
+        warnings.append(f"source {profile.name!r}: {skipped} {what} without a usable link skipped")
+
+
 def _fetch(profile: SourceProfile, fetcher: Fetcher, url: str, what: str, **kwargs: Any) -> Any:
     try:
         return fetcher.get(url, **kwargs)
@@ -109,9 +131,33 @@ def _feed_link(item: Any) -> str | None:
     return None
 
 
+def _fix_char_ref(match: re.Match[bytes]) -> bytes:
+    digits_hex, digits_dec = match.group(1), match.group(2)
+    # Over eight digits is no code point, and int() of a huge run costs time.
+    if len(digits_hex or digits_dec) > 8:
+        return _REPLACEMENT_REF
+    code = int(digits_hex, 16) if digits_hex else int(digits_dec)
+    if (
+        code > 0x10FFFF
+        or 0xD800 <= code <= 0xDFFF
+        or (code < 0x20 and code not in _ALLOWED_CONTROLS)
+    ):
+        return _REPLACEMENT_REF
+    return match.group(0)
+
+
 def _defuse(content: bytes) -> bytes:
-    """The feed without a DTD internal subset: entity declarations have no business in a feed,
-    and nested ones ("billion laughs") cost seconds of CPU before expat gives up."""
+    """The feed made safe to parse.
+
+    Without a DTD internal subset: entity declarations have no business in a
+    feed, and nested ones ("billion laughs") cost seconds of CPU before expat
+    gives up. And with character references to what is no character (a
+    surrogate, beyond U+10FFFF, a NUL or another control XML forbids) turned
+    into U+FFFD: feedparser's fallback parser crashes on surrogates and
+    out-of-range ones, and a NUL has no place in a title.
+    """
+    if b"&#" in content:
+        content = _CHAR_REF.sub(_fix_char_ref, content)
     head, rest = content[:_HEAD_BYTES], content[_HEAD_BYTES:]
     if b"<!" not in head:
         return content
@@ -119,30 +165,44 @@ def _defuse(content: bytes) -> bytes:
     return head + rest
 
 
-def feed_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
-    """Entries of an RSS (0.9x, 1.0, 2.0) or Atom feed, fetched with the run's fetcher."""
+def feed_entries(
+    profile: SourceProfile, fetcher: Fetcher, warnings: list[str] | None = None
+) -> list[Entry]:
+    """Entries of an RSS (0.9x, 1.0, 2.0) or Atom feed, fetched with the run's fetcher.
+
+    Items without a usable (http or https) link are skipped, and counted in
+    one line appended to `warnings` when given.
+    """
     if not profile.url:
         raise SourceError(f"source {profile.name!r}: a feed source needs a url")
     fetched = _fetch(profile, fetcher, profile.url, "feed", accept=FEED_ACCEPT)
-    # A file object, never a string: given a string, feedparser would fetch
-    # URLs or open local files itself.
-    parsed = feedparser.parse(
-        io.BytesIO(_defuse(fetched.content)),
-        response_headers={
-            "content-location": fetched.final_url,
-            "content-type": fetched.headers.get("Content-Type", "application/xml"),
-        },
-        sanitize_html=True,
-    )
+    try:
+        # A file object, never a string: given a string, feedparser would fetch
+        # URLs or open local files itself.
+        parsed = feedparser.parse(
+            io.BytesIO(_defuse(fetched.content)),
+            response_headers={
+                "content-location": fetched.final_url,
+                "content-type": fetched.headers.get("Content-Type", "application/xml"),
+            },
+            sanitize_html=True,
+        )
+    except Exception as err:  # feedparser's fallback parser has crashed on hostile feeds
+        raise SourceError(
+            f"source {profile.name!r}: {fetched.final_url} is not a readable feed "
+            f"({type(err).__name__}: {err})"
+        ) from None
     if parsed.get("bozo") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "not a feed"
         raise SourceError(
             f"source {profile.name!r}: {fetched.final_url} is not a readable feed ({reason})"
         )
     found = []
+    skipped = 0
     for item in parsed.entries:
         url = _web_url(_feed_link(item), fetched.final_url)
         if url is None:
+            skipped += 1
             continue
         published = _struct_to_utc(item.get("published_parsed") or item.get("updated_parsed"))
         found.append(
@@ -153,6 +213,7 @@ def feed_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
                 source=profile.name,
             )
         )
+    _warn_unlinked(profile, skipped, warnings)
     return found
 
 
@@ -211,8 +272,14 @@ def _select(select: Callable[[Any], list[Any]], doc: Any) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
-def listing_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
-    """Entries linked from an index page, following the "next page" link up to `max_pages` pages."""
+def listing_entries(
+    profile: SourceProfile, fetcher: Fetcher, warnings: list[str] | None = None
+) -> list[Entry]:
+    """Entries linked from an index page, following the "next page" link up to `max_pages` pages.
+
+    Selected items without a usable (http or https) link are skipped, and
+    counted in one line appended to `warnings` when given.
+    """
     if not profile.url or not profile.item:
         raise SourceError(
             f"source {profile.name!r}: a listing source needs a url and an item selector"
@@ -223,11 +290,12 @@ def listing_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
     page_url: str | None = profile.url
     visited: set[str] = set()
     pages = 0
+    skipped = 0
     while page_url and pages < max(1, profile.max_pages):
         pages += 1
         visited.add(page_url)
         try:
-            fetched = fetcher.get(page_url, encoding=profile.encoding)
+            fetched = fetcher.get(page_url, encoding=profile.encoding, expect="html")
             doc, base = _parse_page(profile, fetched.text, fetched.final_url)
         except (FetchError, SourceError) as err:
             if pages > 1:
@@ -241,7 +309,9 @@ def listing_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
         for node in _select(select_item, doc):
             href, title = _link_of(node)
             url = _web_url(href, base)
-            if url is not None:
+            if url is None:
+                skipped += 1
+            else:
                 found.append(Entry(url=url, title=title, source=profile.name))
         page_url = None
         if select_next is not None:
@@ -250,19 +320,24 @@ def listing_entries(profile: SourceProfile, fetcher: Fetcher) -> list[Entry]:
                 if candidate is not None:
                     page_url = candidate if candidate not in visited else None
                     break
+    _warn_unlinked(profile, skipped, warnings)
     return found
 
 
 # --- urls ----------------------------------------------------------------------------------
 
 
-def url_entries(profile: SourceProfile, fetcher: Fetcher | None = None) -> list[Entry]:
-    """The configured URLs as entries (those that are not http(s) are dropped)."""
+def url_entries(
+    profile: SourceProfile, fetcher: Fetcher | None = None, warnings: list[str] | None = None
+) -> list[Entry]:
+    """The configured URLs as entries; those that are not http(s) are dropped, and counted in
+    `warnings` when given."""
     found = []
     for raw in profile.urls:
         url = _web_url(raw, raw)
         if url is not None:
             found.append(Entry(url=url, source=profile.name))
+    _warn_unlinked(profile, len(profile.urls) - len(found), warnings)
     return found
 
 
@@ -316,8 +391,14 @@ def _html_files(path: Path) -> Iterable[Path]:
     return [path]
 
 
-def file_entries(profile: SourceProfile, fetcher: Fetcher | None = None) -> list[Entry]:
-    """Local HTML files (one file, or the *.html and *.htm of a folder, by name) as entries."""
+def file_entries(
+    profile: SourceProfile, fetcher: Fetcher | None = None, warnings: list[str] | None = None
+) -> list[Entry]:
+    """Local HTML files (one file, or the *.html and *.htm of a folder, by name) as entries.
+
+    Every file makes an entry (its own file: URL when it names no canonical
+    one), so there is nothing to warn about; `warnings` is for the common signature.
+    """
     if profile.path is None:
         raise SourceError(f"source {profile.name!r}: a files source needs a path")
     root = Path(profile.path).expanduser()
@@ -336,7 +417,7 @@ def file_entries(profile: SourceProfile, fetcher: Fetcher | None = None) -> list
     return found
 
 
-_READERS: dict[str, Callable[[SourceProfile, Fetcher], list[Entry]]] = {
+_READERS: dict[str, Callable[[SourceProfile, Fetcher, list[str] | None], list[Entry]]] = {
     "feed": feed_entries,
     "listing": listing_entries,
     "urls": url_entries,

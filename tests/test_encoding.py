@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from mirror.encoding import decode_html, decode_text, normalize_charset
+from mirror.encoding import decode_html, decode_text, normalize_charset, sniff_binary
 from mirror.fetch import Fetcher
 from mirror.model import FetchSettings
 
@@ -124,7 +124,7 @@ def test_encoding_matrix_over_http(name: str, httpserver: HTTPServer, fetcher: F
     if content_type is None:  # werkzeug adds a default type; remove the clue entirely
         httpserver.clear()
         httpserver.expect_request("/page").respond_with_handler(_no_content_type(body))
-    fetched = fetcher.get(httpserver.url_for("/page"))
+    fetched = fetcher.get(httpserver.url_for("/page"), expect="html")
     assert expected in fetched.text
     assert "\ufffd" not in fetched.text
     assert fetched.encoding == codec
@@ -230,3 +230,56 @@ def test_decode_never_raises(content: bytes, header: str | None) -> None:
     assert isinstance(text, str) and codec
     text, codec = decode_text(content, header)
     assert isinstance(text, str) and codec
+
+
+# --- binary or text -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_no_page_of_the_matrix_is_taken_for_binary(name: str) -> None:
+    assert sniff_binary(CASES[name][0]) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "media_type"),
+    [
+        (b"\x89PNG\r\n\x1a\n....", "image/png"),
+        (b"\xff\xd8\xff\xdb", "image/jpeg"),
+        (b"GIF87a", "image/gif"),
+        (b"%PDF-1.7", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"\x1f\x8b\x08\x00", "application/gzip"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8L", "image/webp"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
+        (b"\x00\x00\x00\x18ftypmp42", "video/mp4"),
+        (b"\x00\x00\x00\x18ftypheic", "image/heic"),
+        (b"wOF2\x00\x01", "font/woff2"),
+        (b"\x7fELF\x02\x01", "application/x-executable"),
+        (bytes(3000) + b"<p>mostly NUL</p>", "binary data"),
+    ],
+)
+def test_binary_formats_are_recognised_by_their_bytes(content: bytes, media_type: str) -> None:
+    assert sniff_binary(content) == media_type
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"<p>PK is fine mid-text: PK\x03\x04</p>",
+        b"RIFF is a word",
+        ("<p>" + ZH + "</p>").encode("utf-16-be"),
+        ("<p>" + RU + "</p>").encode("utf-16-le"),
+        ("<p>" + FR + "</p>").encode("utf-32-le"),
+        b"<p>a stray NUL\x00 in a long enough page of ordinary text</p>",
+    ],
+)
+def test_text_is_not_binary(content: bytes) -> None:
+    assert sniff_binary(content) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=5000))
+def test_sniff_never_raises(content: bytes) -> None:
+    found = sniff_binary(content)
+    assert found is None or found == "binary data" or "/" in found

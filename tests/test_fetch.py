@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import socket
 import ssl
@@ -25,6 +26,7 @@ from mirror.fetch import (
     FetchRefused,
     FetchTimeout,
     HTTPStatusError,
+    NotHTML,
     TooLarge,
     TooManyRedirects,
 )
@@ -263,18 +265,30 @@ def test_429_retry_after_seconds_is_honoured(server: Loopback) -> None:
     assert server.starts[1] - server.starts[0] >= 0.95
 
 
-def test_retry_after_is_capped_by_max_backoff(server: Loopback) -> None:
-    def limited(h: BaseHTTPRequestHandler) -> None:
-        if server.hits["/l"] == 1:
-            reply(h, 429, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
-        else:
-            reply(h, 200, b"<p>ok</p>")
-
-    server.routes["/l"] = limited
-    with fetcher(max_backoff=0.2) as f:
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("retry_after", ["3600", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_retry_after_beyond_max_backoff_gives_up_at_once(
+    server: Loopback, status: int, retry_after: str
+) -> None:
+    # Waiting max_backoff cannot satisfy a server that asked for an hour: the next run retries.
+    server.routes["/l"] = lambda h: reply(h, status, b"come back later", {"Retry-After": retry_after})
+    with fetcher(max_backoff=0.5, retries=3) as f, pytest.raises(HTTPStatusError) as caught:
         started = time.monotonic()
         f.get(server.url("/l"))
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 0.4
+    assert caught.value.status == status
+    assert re.search(rf"HTTP {status} .*\(Retry-After \d+ s\)$", str(caught.value))
+    assert server.hits["/l"] == 1
+
+
+def test_retry_after_within_max_backoff_is_waited_then_named_when_retries_run_out(
+    server: Loopback,
+) -> None:
+    server.routes["/l"] = lambda h: reply(h, 429, b"", {"Retry-After": "0"})
+    with fetcher(max_backoff=0.5, retries=2) as f, pytest.raises(HTTPStatusError) as caught:
+        f.get(server.url("/l"))
+    assert server.hits["/l"] == 3
+    assert str(caught.value).endswith("HTTP 429 Too Many Requests (Retry-After 0 s)")
 
 
 def test_connection_reset_is_retried(server: Loopback) -> None:
@@ -708,3 +722,90 @@ def test_local_site_confines_paths(site: Path, path: str) -> None:
     ):
         f.get("https://demo.example/" + path)
     assert caught.value.status == 404
+
+
+# --- binary bodies whatever the label -------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
+BINARIES = {
+    "image/png": PNG,
+    "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4,
+    "image/gif": b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + bytes(64),
+    "application/pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(range(256)),
+    "application/zip": b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)),
+    "application/gzip": gzip.compress(b"<html>" * 100),
+    "image/webp": b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(256)),
+    "video/mp4": b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00" + bytes(range(256)),
+    "image/avif": b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00" + bytes(range(256)),
+    "binary data": b"MZ\x90\x00\x03" + bytes(400) + bytes(range(1, 256)),
+}
+
+
+@pytest.mark.parametrize("looks_like", sorted(BINARIES))
+def test_binary_labelled_html_is_not_an_html_page(server: Loopback, looks_like: str) -> None:
+    body = BINARIES[looks_like]
+    server.routes["/story.html"] = lambda h: reply(h, 200, body, {"Content-Type": "text/html"})
+    url = server.url("/story.html")
+    with fetcher() as f:
+        with pytest.raises(NotHTML) as caught:
+            f.get(url, expect="html")
+        assert str(caught.value) == f"{url}: not an HTML page (looks like {looks_like})"
+        assert caught.value.media_type == looks_like
+        assert isinstance(caught.value, FetchError)
+        # Not asked for a page (an image, say): the bytes come back whole, never decoded.
+        got = f.get(url)
+    assert got.content == body
+    assert (got.text, got.encoding) == ("", "")
+
+
+def test_binary_content_type_is_not_an_html_page(server: Loopback) -> None:
+    body = b"\x01\x02 some bytes that match no magic number"
+    server.routes["/doc"] = lambda h: reply(h, 200, body, {"Content-Type": "Application/PDF; x=1"})
+    server.routes["/go"] = lambda h: reply(h, 302, b"", {"Location": "/doc"})
+    with fetcher() as f, pytest.raises(NotHTML) as caught:
+        f.get(server.url("/go"), expect="html")
+    assert str(caught.value) == (
+        f"{server.url('/go')}: not an HTML page (Content-Type: application/pdf)"
+        f" (redirected to {server.url('/doc')})"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<!doctype html><p>Plain page, ça va, 中文</p>".encode(),
+        "<html><p>UTF-16 page 中文</p></html>".encode("utf-16-le") * 20,
+        b"\xff\xfe" + "<html><p>UTF-16 with a BOM</p></html>".encode("utf-16-le"),
+        "<html><p>UTF-32 page</p></html>".encode("utf-32-be") * 10,
+        "<p>GBK 新闻</p>".encode("gbk"),
+        b"",
+    ],
+)
+def test_text_pages_pass_the_html_check(server: Loopback, body: bytes) -> None:
+    server.routes["/p"] = lambda h: reply(h, 200, body, {"Content-Type": "text/html"})
+    with fetcher() as f:
+        page = f.get(server.url("/p"), expect="html")
+    assert page.content == body
+    assert bool(page.text) == bool(body)
+
+
+def test_images_keep_working_without_expect(server: Loopback) -> None:
+    server.routes["/i.png"] = lambda h: reply(h, 200, PNG, {"Content-Type": "image/png"})
+    with fetcher() as f:
+        image = f.get(server.url("/i.png"), max_bytes=len(PNG))
+    assert image.content == PNG and image.text == ""
+
+
+def test_get_many_checks_pages_when_asked(server: Loopback) -> None:
+    server.routes["/page"] = lambda h: reply(h, 200, b"<p>words</p>")
+    server.routes["/fake"] = lambda h: reply(h, 200, PNG, {"Content-Type": "text/html"})
+    with fetcher() as f:
+        got = dict(f.get_many([server.url("/page"), server.url("/fake")], expect="html"))
+    assert got[server.url("/page")].text == "<p>words</p>"  # type: ignore[union-attr]
+    fake = got[server.url("/fake")]
+    assert isinstance(fake, NotHTML) and "looks like image/png" in str(fake)
+
+
+def test_expect_takes_only_html() -> None:
+    with fetcher() as f, pytest.raises(ValueError, match="expect"):
+        f.get("http://127.0.0.1:9/", expect="pdf")  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -157,6 +158,54 @@ def test_entity_bomb_in_a_feed_is_defused(httpserver: HTTPServer, fetcher: Fetch
     assert len(found[0].title or "") < 50  # not expanded
 
 
+def test_feed_with_references_to_no_character_is_read(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    # feedparser's fallback parser crashed on a surrogate reference (UnicodeEncodeError).
+    garbage = "&#xD800;&#55296;&#x110000;&#1114112;&#0;&#x1F;&#99999999999999999999;"
+    feed = RSS2.replace("First &amp; foremost", f"First {garbage}&#65;&#x4e2d;&#25991;")
+    url = serve(httpserver, "/feed.xml", feed, "application/rss+xml")
+    found = entries(profile("feed", url=url), fetcher)
+    assert [e.url for e in found][:2] == [
+        "https://news.example/2026/first.html",
+        "https://news.example/world/second.html",
+    ]
+    assert found[0].title == "First " + "\ufffd" * 7 + "A中文"
+
+
+def test_a_crash_inside_feedparser_is_a_source_error(
+    httpserver: HTTPServer, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever hostile feed trips the parser next, one source must fail, not the whole run.
+    def crash(*args: object, **kwargs: object) -> None:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(feedparser, "parse", crash)
+    url = serve(httpserver, "/feed.xml", RSS2, "application/rss+xml")
+    with pytest.raises(SourceError, match=r"source 'news': .* is not a readable feed \(Unicode"):
+        entries(profile("feed", url=url), fetcher)
+
+
+def test_feed_entries_without_a_usable_link_are_counted_in_a_warning(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    url = serve(httpserver, "/feed.xml", RSS2, "application/rss+xml")
+    warnings: list[str] = []
+    found = entries(profile("feed", url=url), fetcher, warnings)
+    assert len(found) == 3
+    # "No link at all" and "javascript:alert(1)"
+    assert warnings == ["source 'news': 2 entries without a usable link skipped"]
+    assert len(entries(profile("feed", url=url), fetcher)) == 3  # no list: nothing to report into
+
+
+def test_feed_with_all_links_usable_warns_nothing(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    url = serve(httpserver, "/atom.xml", ATOM.split("  <entry><title>Only an id")[0] + "</feed>",
+                "application/atom+xml")
+    warnings: list[str] = []
+    assert len(entries(profile("feed", url=url), fetcher, warnings)) == 2
+    assert warnings == []
+
+
 def test_limit_caps_entries(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     url = serve(httpserver, "/feed.xml", RSS2, "application/rss+xml")
     found = entries(profile("feed", url=url, limit=2), fetcher)
@@ -231,6 +280,27 @@ def test_listing_max_pages_and_xpath(httpserver: HTTPServer, fetcher: Fetcher) -
     assert len(two) == 4
 
 
+def test_listing_items_without_a_usable_link_are_counted_in_a_warning(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    serve(httpserver, "/list", listing_page(1, "/list2"), "text/html")
+    serve(httpserver, "/list2", listing_page(2, None), "text/html")
+    src = profile("listing", url=httpserver.url_for("/list"), item="li.story", next_page="a.next",
+                  max_pages=2)
+    warnings: list[str] = []
+    assert len(entries(src, fetcher, warnings)) == 4
+    assert warnings == ["source 'news': 2 entries without a usable link skipped"]  # the mailto: items
+
+
+def test_listing_page_that_is_an_image_is_a_clear_source_error(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    url = serve(httpserver, "/list", png, "text/html")
+    with pytest.raises(SourceError, match=r"not an HTML page \(looks like image/png\)"):
+        entries(profile("listing", url=url, item="a"), fetcher)
+
+
 def test_listing_with_a_bad_selector_names_it(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     with pytest.raises(SourceError, match="bad selector"):
         entries(profile("listing", url="https://news.example/", item="li[[["), fetcher)
@@ -246,8 +316,11 @@ def test_urls_source_keeps_only_web_urls() -> None:
             "https://a.example/1",
         ),
     )
+    warnings: list[str] = []
     with Fetcher(SETTINGS) as f:
-        assert [e.url for e in entries(src, f)] == ["https://a.example/1", "https://a.example/2"]
+        found = entries(src, f, warnings)
+    assert [e.url for e in found] == ["https://a.example/1", "https://a.example/2"]
+    assert warnings == ["source 'news': 1 entry without a usable link skipped"]
 
 
 def test_files_source_reads_canonical_or_file_uri(tmp_path: Path) -> None:
