@@ -259,8 +259,15 @@ def test_page_text_never_becomes_markdown(src):
 
 
 def test_no_needless_backslashes():
-    md = html_to_markdown("<p>1.5 costs $3 - C++ and snake_case, a * b, 50% (ok) #tag AT&T a < b</p>")
-    assert "\\" not in md
+    md = html_to_markdown("<p>1.5 costs $3 - C++ and snake_case, a * b, 50% (ok) #tag AT&T a < b</p>"
+                          "<p>2*3=6 and 4~5 [1] x!</p>"
+                          '<p><img src="m.png" alt="{\\displaystyle H_{ij}}"></p>'
+                          '<p><a href="/q" title=\'say "hi"\'>q</a> <a href="#c"><sup>[2]</sup></a></p>')
+    assert "\\" not in md, md
+    out = render(md)
+    assert out.find(".//img").get("alt") == "{\\displaystyle H_{ij}}"
+    assert out.find(".//a").get("title") == 'say "hi"'
+    assert "2*3=6 and 4~5 [1] x!" in text(out)
 
 
 def test_text_after_break_cannot_start_a_block():

@@ -16,7 +16,17 @@ from lxml import etree
 
 from mirror.converter import rawhtml
 from mirror.converter.images import best_image_src
-from mirror.converter.inline import BR, CELL, HEADING, PARA, Close, Open, Raw, render_inline
+from mirror.converter.inline import (
+    BR,
+    CELL,
+    HEADING,
+    PARA,
+    Close,
+    Open,
+    Raw,
+    escape_text,
+    render_inline,
+)
 from mirror.converter.tables import column_alignment, fits_pipe_table, table_rows
 from mirror.converter.urls import resolve_url
 
@@ -92,10 +102,12 @@ def link_title(title: str | None) -> str:
     t = _collapse(title).strip()
     if not t:
         return ""
-    t = t.replace("\\", "\\\\").replace('"', '\\"')
+    t = t.replace("\\", "\\\\")
     if "&" in t:
         t = _ENTITY_LIKE.sub(r"\\&", t)
-    return f' "{t}"'
+    if '"' in t and "'" not in t:
+        return f" '{t}'"
+    return ' "' + t.replace('"', '\\"') + '"'
 
 
 _ALT_SPECIAL = re.compile(r"[\\`*_\[\]<&!]")
@@ -106,8 +118,23 @@ def escape_label(text: str) -> str:
     text = _collapse(text).strip()
     if _ALT_SPECIAL.search(text) is None:
         return text
-    text = re.sub(r"([\\`*_\[\]<!])", r"\\\1", text)
-    return _ENTITY_LIKE.sub(r"\\&", text)
+    brackets = not _balanced_brackets(text)
+    return escape_text(text, "[", "]", brackets=brackets, backticks="`" in text, cell=False,
+                       lone="".join(c for c in "*_~" if text.count(c) == 1))
+
+
+def _balanced_brackets(text: str) -> bool:
+    if "](" in text or "][" in text:
+        return False
+    depth = 0
+    for c in text:
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def code_span(text: str) -> str:

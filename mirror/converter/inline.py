@@ -158,11 +158,13 @@ _BACKSLASH = re.compile(r"\\")
 
 
 def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bool,
-                cell: bool) -> str:
+                cell: bool, lone: str = "") -> str:
     """Backslash the characters of `text` that would otherwise become Markdown syntax.
 
     `prev`/`nxt` are the characters around `text` in the output ("\\n" at a
-    line boundary); `brackets` says whether '[' and ']' must be escaped.
+    line boundary); `brackets` says whether '[' and ']' must be escaped;
+    `lone` lists delimiter characters ('*', '_', '~') that occur once in the
+    whole run and so have nothing to pair with.
     """
     if _SPECIAL.search(text) is None:
         return text
@@ -176,7 +178,7 @@ def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bo
         run = m.group()
         before = text[s - 1] if s else prev
         after = text[e] if e < n else nxt
-        if _inert_run(run[0], before, after):
+        if run[0] in lone or _inert_run(run[0], before, after):
             out.append(run)
         else:
             out.append("\\" + "\\".join(run))
@@ -436,6 +438,12 @@ def _serialize(segs: list, mode: int) -> str:
     brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
     backticks = "`" in flat and (flat.count("`") + raw_ticks) > 1
     cell = mode == CELL
+    # A delimiter character that occurs once in the text cannot pair with
+    # another; it stays unescaped and the spans here do not use it.
+    # ('*' only when no span here wants it, so emphasis keeps its usual form)
+    lone = "".join(c for c in "*_~" if c in flat and flat.count(c) == 1)
+    if "*" in lone and any(s[0] == _O and s[1].kind in ("em", "strong") for s in segs):
+        lone = lone.replace("*", "")
 
     # Finals: the output string of each segment.  Emphasis delimiters are
     # decided last, so they can look at their real neighbours; until then
@@ -455,7 +463,7 @@ def _serialize(segs: list, mode: int) -> str:
             else:
                 out = escape_text(v, last, _next_char(segs, i),
                                   brackets=brackets_anywhere or in_link > 0,
-                                  backticks=backticks, cell=cell)
+                                  backticks=backticks, cell=cell, lone=lone)
             if line_start and mode == PARA:
                 out = escape_line_start(out, i + 1 >= n or segs[i + 1][0] == _B)
             final[i] = out
@@ -520,8 +528,8 @@ def _serialize(segs: list, mode: int) -> str:
             if d == "<":
                 final[i], final[j] = o_txt, c_txt
                 break
-            if d in (op_prev, op_next, cl_prev, cl_next):
-                continue  # would merge with a neighbouring run of the same character
+            if d in (op_prev, op_next, cl_prev, cl_next) or (d in lone and d != "~"):
+                continue  # would merge with a neighbouring run, or pair with page text
             if not (_can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next)):
                 continue
             if any(c == d for _, c in enclosing) and (
