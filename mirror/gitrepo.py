@@ -53,24 +53,25 @@ ATTRIBUTES = (
     "/.gitattributes merge=union",
 )
 
-# Variables that would point git at another repo or index than ours (set inside git hooks,
-# or by a parent tool); see `git rev-parse --local-env-vars`.
+# Variables that would point git at another repo, index or ref namespace than ours (set inside
+# git hooks, or by a parent tool): `git rev-parse --local-env-vars`, less GIT_CONFIG_COUNT and
+# GIT_CONFIG_PARAMETERS, which CI jobs use to pass credentials.
 _REPO_ENV = (
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_OBJECT_DIRECTORY",
     "GIT_DIR",
     "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
-    "GIT_NAMESPACE",
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_COUNT",
-    "GIT_GRAFT_FILE",
-    "GIT_SHALLOW_FILE",
-    "GIT_REPLACE_REF_BASE",
     "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
 )
 
 _AUTHOR_RE = re.compile(r"^\s*([^<>\n\r]*?)\s*<([^<>\s]+)>\s*$")
@@ -216,6 +217,8 @@ class MirrorRepo:
         self._repo = repo
         self._root = Path(repo.working_tree_dir or "").resolve()
         self._git_dir = Path(repo.git_dir).resolve()
+        # GitPython's own git processes (cat-file, for head()) must not follow a caller's GIT_DIR.
+        repo.git.update_environment(GIT_DIR=str(self._git_dir))
         self._branch = branch
         self._lock_fd: int | None = None
         self._lock_depth = 0

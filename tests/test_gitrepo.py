@@ -133,6 +133,24 @@ def test_commit_only_under_given_paths_and_never_outside(tmp_path):
             repo.commit("escape", AUTHOR, paths=["out/home"])
 
 
+def test_git_variables_of_a_calling_hook_do_not_redirect_the_commit(tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    # What git exports to a hook of another repo that happens to run mirror.
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    with MirrorRepo.open(tmp_path / "repo") as repo:
+        write(repo.root, "a.md", "a")
+        sha = repo.commit("first", AUTHOR)
+        assert repo.head() == sha
+    for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+        monkeypatch.delenv(var)
+    assert git(tmp_path / "repo", "rev-parse", "HEAD").strip() == sha
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True).returncode != 0
+    assert not (other / ".git" / "index").exists()
+
+
 def test_two_thousand_new_files_in_one_commit(tmp_path):
     root = tmp_path / "repo"
     with MirrorRepo.open(root) as repo:
