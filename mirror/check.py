@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import operator
 import os
 import posixpath
 import re
@@ -12,7 +13,7 @@ import struct
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,9 @@ _HR = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
 _DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_LIST_START = frozenset("-+*0123456789")
+_BLOCK_START = _LIST_START | frozenset(">#`~_<")
+_SPECIAL = re.compile(r"[\\`<!\[\]]")
 _LIST_MARK = re.compile(r"([-+*]|[0-9]{1,9}[.)])( *)")
 _BLOCK_TAGS = (
     "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
@@ -261,7 +265,7 @@ def scan_markdown(text: str) -> Scan:
                 containers.append(_Item(quote=True))
                 rest = body[2:] if body[1:2] == " " else body[1:]
                 continue
-            m = _LIST_MARK.match(body)
+            m = _LIST_MARK.match(body) if body[0] in _LIST_START else None
             if m and not _HR.match(rest):
                 after = body[m.end():]
                 if m.group(2) or not after:
@@ -287,37 +291,40 @@ def scan_markdown(text: str) -> Scan:
             if para is not None:
                 para.append(rest)
             continue  # indented code
-        m = _fence(rest)
+        first = rest[ind]  # most lines are text: try only the blocks this character can open
+        m = _fence(rest) if first in "`~" else None
         if m:
             para = None
             fence = (m.group(1)[0], len(m.group(1)), len(containers), ind)
             continue
-        started = False
-        for start, end, interrupts in _HTML_BLOCKS:
-            if (interrupts or para is None) and start.match(rest):
-                para = None
-                scan.html.append((number, rest))
-                if end is None or not end.search(rest):
-                    html_end, html_depth = end, len(containers)
-                started = True
-                break
-        if started:
-            continue
-        if _ATX.match(rest):
+        if first == "<":
+            started = False
+            for start, end, interrupts in _HTML_BLOCKS:
+                if (interrupts or para is None) and start.match(rest):
+                    para = None
+                    scan.html.append((number, rest))
+                    if end is None or not end.search(rest):
+                        html_end, html_depth = end, len(containers)
+                    started = True
+                    break
+            if started:
+                continue
+        if first == "#" and _ATX.match(rest):
             para = None
             paragraphs.append((number, [rest], True))
             continue
-        if para and _DELIMITER_ROW.match(rest) and _cells(rest) == _cells(para[-1]) and "|" in para[-1]:
+        if (para and first in "|-:" and _DELIMITER_ROW.match(rest) and "|" in para[-1]
+                and _cells(rest) == _cells(para[-1])):
             para, table = None, True  # the paragraph's last line was the table's header row
             continue
-        if para is not None and _SETEXT.match(rest):
+        if para is not None and first in "=-" and _SETEXT.match(rest):
             para = None
             continue
-        if _HR.match(rest):
+        if first in "-*_" and _HR.match(rest):
             para = None
             continue
         if para is None:
-            d = _definition(rest)
+            d = _definition(rest) if first == "[" else None
             if d and d[2] >= len(rest):
                 # A definition is a block of its own: a line after it never continues it.
                 refs.setdefault(_label_key(d[0]), d[1])
@@ -339,7 +346,7 @@ def scan_markdown(text: str) -> Scan:
             text = text[end:]
         texts.append((first, text))
     for block, (first, text) in enumerate(texts):
-        if text:
+        if "[" in text or "<" in text:
             _scan_inline(text, first, block, refs, scan)
     return scan
 
@@ -350,7 +357,10 @@ def _starts_block(rest: str, in_para: bool, *, any_list: bool = False) -> bool:
     if ind >= 4:
         return False
     body = rest[ind:]
-    if body[:1] == ">" or _ATX.match(rest) or _HR.match(rest) or _fence(rest):
+    first = body[:1]
+    if not first or first not in _BLOCK_START:
+        return False
+    if first == ">" or _ATX.match(rest) or _HR.match(rest) or _fence(rest):
         return True
     m = _LIST_MARK.match(body)
     if m and (m.group(2) or not body[m.end():]):
@@ -371,6 +381,10 @@ def _scan_inline(s: str, first_line: int, block: int, refs: dict[str, str], scan
         return first_line + s.count("\n", 0, pos)
 
     while i < n:
+        m = _SPECIAL.search(s, i)
+        if m is None:
+            break
+        i = m.start()
         c = s[i]
         if c == "\\":
             i += 2
@@ -782,20 +796,19 @@ def _png_rows(png: bytes) -> tuple[int, int, int, list[bytes]] | None:
     if len(raw) < (stride + 1) * height:
         return None
     bpp = max(1, depth // 8)
-    rows, prev = [], bytes(stride)
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], raw[start + 1:start + 1 + stride]
+    step, zero = stride + 1, bytes(stride)
+    rows, prev = [], zero
+    for start in range(0, step * height, step):
+        kind, line = raw[start], raw[start + 1:start + step]
         if kind == 0:
-            row = line
-        elif kind == 2 and not line.strip(b"\x00"):
-            row = prev  # "Up" with nothing added: mirror repeats each module row this way
+            prev = line
+        elif kind == 2 and line == zero:
+            pass  # "Up" with nothing added: mirror repeats each module row this way
         elif kind in (1, 2, 3, 4):
-            row = _unfilter(kind, line, prev, bpp)
+            prev = _unfilter(kind, line, prev, bpp)
         else:
             return None
-        rows.append(row)
-        prev = row
+        rows.append(prev)
     return width, height, depth, rows
 
 
@@ -830,9 +843,9 @@ def _dark(row: bytes, depth: int) -> str:
 
 
 @functools.cache
-def _data_order(version: int, mask: int) -> tuple[tuple[int, ...], int]:
-    """The data modules of a symbol in reading order (as row * size + column), and the mask
-    over them as an integer."""
+def _data_order(version: int, mask: int) -> tuple[Callable[[str], tuple[str, ...]], int, int]:
+    """A getter of the data modules of a symbol (given as its rows joined) in reading order,
+    their number, and the mask over them as an integer."""
     size = 17 + 4 * version
     function = _function_modules(version)
     masked = _MASKS[mask]
@@ -849,7 +862,7 @@ def _data_order(version: int, mask: int) -> tuple[tuple[int, ...], int]:
                     order.append(i * size + j)
                     mask_bits.append("1" if masked(i, j) else "0")
         right -= 2
-    return tuple(order), int("".join(mask_bits) or "0", 2)
+    return operator.itemgetter(*order), len(order), int("".join(mask_bits), 2)
 
 
 def _format(matrix: list[str], size: int) -> int | None:
@@ -898,7 +911,8 @@ def _read_qr(png: bytes) -> str | None:
     if got is None:
         return None
     width, height, depth, rows = got
-    y0 = next((y for y, row in enumerate(rows) if "1" in _dark(row, depth)[:width]), None)
+    white = b"\xff" * len(rows[0])
+    y0 = next((y for y, row in enumerate(rows) if row != white and "1" in _dark(row, depth)[:width]), None)
     if y0 is None:
         return None
     top = _dark(rows[y0], depth)[:width]
@@ -920,10 +934,9 @@ def _read_qr(png: bytes) -> str | None:
     ec_level, mask = fmt >> 3, fmt & 7
     groups = ECC[version][ec_level]
     total = sum(g.num_blocks * g.num_total for g in groups)
-    order, mask_int = _data_order(version, mask)
-    flat = "".join(matrix)
-    bits = "".join([flat[k] for k in order])
-    stream = (int(bits, 2) ^ mask_int) >> (len(order) - total * 8)
+    modules, count, mask_int = _data_order(version, mask)
+    bits = "".join(modules("".join(matrix)))
+    stream = (int(bits, 2) ^ mask_int) >> (count - total * 8)
     codewords = stream.to_bytes(total, "big")
     blocks = [(g.num_data, g.num_total - g.num_data) for g in groups for _ in range(g.num_blocks)]
     datas = [bytearray() for _ in blocks]
@@ -964,7 +977,8 @@ def _segments(data: bytes, version: int) -> str | None:
                 break
             if mode == 0b0100:
                 count = take((8, 16, 16)[band])
-                out += bytes(take(8) for _ in range(count))
+                if count:
+                    out += take(8 * count).to_bytes(count, "big")
             elif mode == 0b0010:
                 count = take((9, 11, 13)[band])
                 for _ in range(count // 2):
