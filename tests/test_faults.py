@@ -530,3 +530,48 @@ def test_everything_failing_commits_nothing_and_leaves_no_trace(tmp_path: Path, 
     repo = tmp_path / "repo"
     assert not (repo / "pages").exists() or not any((repo / "pages").rglob("*.md"))
     assert_clean_tree(repo)
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def test_misbehaving_images_cost_only_a_warning(tmp_path: Path, site: RawSite) -> None:
+    def trickle(conn: socket.socket, req: Request) -> None:
+        conn.sendall(head(200, {"Content-Type": "image/png", "Content-Length": "5000"}))
+        stream(conn, (PNG_1x1[i:i + 1] for i in range(len(PNG_1x1))), pause=1.0)
+
+    def resetting(conn: socket.socket, req: Request) -> None:
+        conn.sendall(head(200, {"Content-Type": "image/png", "Content-Length": "5000"}) + PNG_1x1[:20])
+        time.sleep(0.05)
+        reset(conn)
+
+    def huge(conn: socket.socket, req: Request) -> None:
+        stream(conn, [head(200, {"Content-Type": "image/png"}), PNG_1x1] + [b"\0" * (1 << 20)] * 30)
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'
+    bad = {
+        "/img/trickle.png": (trickle, r"within|no data|timed out"),
+        "/img/reset.png": (resetting, r"reset|connection"),
+        "/img/huge.png": (huge, r"larger than|too large"),
+        "/img/evil.svg": (lambda conn, req: respond(conn, 200, svg, "image/svg+xml"), r"SVG"),
+        "/img/page.png": (lambda conn, req: respond(conn, 200, article("not an image")), r"not a recognised image"),
+        "/img/missing.png": (None, r"404"),
+    }
+    for path, (handler, _) in bad.items():
+        if handler is not None:
+            site.route(path, handler)
+    site.route("/img/ok.png", lambda conn, req: respond(conn, 200, PNG_1x1, "image/png"))
+    images = "".join(f'<img src="{p}" alt="{p}">' for p in [*bad, "/img/ok.png"])
+    url = site.route("/news/pictures.html", page(article("Pictures", f"<p>{'Words about the pictures. ' * 10}</p><p>{images}</p>")))
+    sources = [{"name": "times", "channel": "news", "channel_name": "News", "kind": "urls", "images": "localize",
+                "urls": [site.url(GOOD[0]), url], "image_max_bytes": 1_000_000}]
+    report = publish(tmp_path, sources)
+    assert_all_published(tmp_path, report, [site.url(GOOD[0]), url])
+    for path, (_, cause) in bad.items():
+        warning = next((w for w in report.warnings if site.url(path) in w), None)
+        assert warning is not None and re.search(cause, warning), (path, report.warnings)
+    repo = tmp_path / "repo"
+    assets = [p for p in (repo / "assets").rglob("*") if p.is_file()]
+    assert len(assets) == 1 and assets[0].read_bytes() == PNG_1x1
+    text = page_text(tmp_path, url)
+    assert "onload" not in text and "<svg" not in text

@@ -20,7 +20,7 @@ from mirror.rewrite import rewrite_links
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=EXAMPLES or 150,
+    max_examples=EXAMPLES or 200,
     deadline=2000,  # ms per example: a pathological input must not stall a run
     derandomize=not EXAMPLES,
     database=None if not EXAMPLES else settings.default.database,
@@ -143,7 +143,7 @@ def test_converter_on_generated_html(html: str, base: str | None) -> None:
     assert markdown_problems(markdown) == [], (html, markdown)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=EXAMPLES or 100)
 @given(data=st.binary(max_size=2000))
 def test_converter_and_extractor_on_random_bytes(data: bytes) -> None:
     markdown = timed(html_to_markdown, data)
@@ -152,7 +152,7 @@ def test_converter_and_extractor_on_random_bytes(data: bytes) -> None:
     assert markdown_problems(article.markdown) == []
 
 
-@FUZZ
+@settings(FUZZ, max_examples=EXAMPLES or 80)  # a whole page per example: the costly one
 @given(html=pages(), policy=st.sampled_from(["keep", "mirror", "text", None]))
 def test_extractor_and_page_on_generated_pages(html: str, policy: str | None) -> None:
     def rewrite(root) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +172,7 @@ def test_extractor_and_page_on_generated_pages(html: str, policy: str | None) ->
     assert page.startswith("### ") and page.split("\n", 1)[1].startswith("-----")
 
 
-@FUZZ
+@settings(FUZZ, max_examples=EXAMPLES or 100)
 @given(title=texts, channel_name=texts, author=texts)
 def test_renderer_keeps_hostile_strings_as_text(title: str, channel_name: str, author: str) -> None:
     page = RENDERER.page(

@@ -103,6 +103,8 @@ def hostile_page() -> str:
         '<!doctype html><html><head><meta charset="utf-8">'
         f'<title>{title}</title><meta property="og:title" content="{title}&#10;# Injected heading">'
         '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">'
+        '<link rel="canonical" href="https://ok.example/c?a=1&amp;b=&lt;script&gt;alert(1)&lt;/script&gt;)](javascript:alert(1)) *x*">'
+        '<meta name="author" content="&lt;img src=x onerror=alert(1)&gt; ](javascript:alert(1))">'
         f'</head><body onload="alert(1)"><article><h1>{title}</h1>{PROSE}{typed}{ACTIVE}{PROSE}</article>'
         "</body></html>"
     )
