@@ -289,9 +289,11 @@ class Converter:
             self._inl.append(" ".join(el.itertext()))
             return
         inl = self._inl
+        # Handlers leave the span stack as they found it, so its size holds
+        # for the whole loop: an inline run no longer than it is still empty.
+        nstack = len(self._stack)
         text = el.text
-        if text and (text[0] not in _ASCII_WS or text.strip(_ASCII_WS)
-                     or len(inl) > len(self._stack)):
+        if text and (text[0] not in _ASCII_WS or len(inl) > nstack or text.strip(_ASCII_WS)):
             inl.append(text)
         h = self._h
         depth += 1
@@ -305,8 +307,7 @@ class Converter:
                     fn(self, child, depth)
                 inl = self._inl  # a block handler may have started a new run
             tail = child.tail
-            if tail and (tail[0] not in _ASCII_WS or tail.strip(_ASCII_WS)
-                         or len(inl) > len(self._stack)):
+            if tail and (tail[0] not in _ASCII_WS or len(inl) > nstack or tail.strip(_ASCII_WS)):
                 inl.append(tail)
 
     def _flush(self) -> None:

@@ -279,11 +279,12 @@ def _render_text(text: str, mode: int, cjk: bool = True) -> str:
     text = text.strip(" ")
     if not text:
         return ""
-    return _serialize([[_T, text]], mode)
+    return _serialize([(_T, text)], mode)
 
 
 # Segment kinds after layout.
 _T, _R, _O, _C, _B = 0, 1, 2, 3, 4
+_BREAK_SEG = (4, None)
 
 
 def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
@@ -301,7 +302,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     pending_breaks = 0
     seen = False  # anything visible on the current line
     last_char = ""
-    opened: set[int] = set()
+    opened: set = set()
 
     for tok in tokens:
         cls = tok.__class__
@@ -329,9 +330,9 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
             # visible text
             if pending_breaks:
                 if text:
-                    segs.append([_T, "".join(text)])
+                    segs.append((_T, "".join(text)))
                     text = []
-                segs.extend([_B, None] for _ in range(pending_breaks))
+                segs.extend([_BREAK_SEG] * pending_breaks)
                 pending_breaks = 0
                 pending_space = seen = False
             if pending_space:
@@ -340,11 +341,11 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                     text.append(" ")
             if pending_opens:
                 if text:
-                    segs.append([_T, "".join(text)])
+                    segs.append((_T, "".join(text)))
                     text = []
                 for o in pending_opens:
-                    segs.append([_O, o])
-                    opened.add(id(o))
+                    segs.append((_O, o))
+                    opened.add(o)
                 pending_opens.clear()
             text.append(body)
             seen = True
@@ -363,47 +364,47 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                     continue
                 # an empty link still links somewhere: emit it like content
                 tok = Raw("")
-            elif id(o) in opened:
+            elif o in opened:
                 if text:
-                    segs.append([_T, "".join(text)])
+                    segs.append((_T, "".join(text)))
                     text = []
-                segs.append([_C, o])
+                segs.append((_C, o))
                 continue
             else:
                 continue
         if cls is Raw or tok.__class__ is Raw:
             if pending_breaks:
                 if text:
-                    segs.append([_T, "".join(text)])
+                    segs.append((_T, "".join(text)))
                     text = []
-                segs.extend([_B, None] for _ in range(pending_breaks))
+                segs.extend([_BREAK_SEG] * pending_breaks)
                 pending_breaks = 0
                 pending_space = seen = False
             if pending_space:
                 pending_space = False
                 text.append(" ")
             if text:
-                segs.append([_T, "".join(text)])
+                segs.append((_T, "".join(text)))
                 text = []
             if pending_opens:
                 for o in pending_opens:
-                    segs.append([_O, o])
-                    opened.add(id(o))
+                    segs.append((_O, o))
+                    opened.add(o)
                 if tok.text == "":  # the empty link
                     o = pending_opens[-1]
                     pending_opens.clear()
-                    segs.append([_C, o])
+                    segs.append((_C, o))
                     continue
                 pending_opens.clear()
             if tok.text:
-                segs.append([_R, tok.text])
+                segs.append((_R, tok.text))
                 seen = True
                 last_char = tok.text[-1]
         elif cls is Break and (seen or pending_breaks):
             pending_breaks += 1
             pending_space = False
     if text:
-        segs.append([_T, "".join(text)])
+        segs.append((_T, "".join(text)))
         text = []
     # spans opened here but closed in a later paragraph end here
     open_stack: list = []
@@ -414,7 +415,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
         elif k == _C and s[1] in open_stack:
             open_stack.remove(s[1])
     for o in reversed(open_stack):
-        segs.append([_C, o])
+        segs.append((_C, o))
     return segs
 
 
