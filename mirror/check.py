@@ -1073,20 +1073,31 @@ def _run_chunk(files: list[tuple[str, str, tuple[str, ...]]]) -> tuple[list[Prob
     return _check_chunk(_worker[0], _worker[1], files)
 
 
-def _walk(root: Path) -> tuple[set[str], set[str]]:
+def _walk(root: Path) -> tuple[set[str], set[str], list[str]]:
+    """The repo's files and folders (repo-relative, "/"-separated; .git left out), and its
+    symbolic links that lead out of it (not followed, not counted as files)."""
     files: set[str] = set()
     dirs: set[str] = set()
-    base = str(root)
-    for folder, subdirs, names in os.walk(base):
-        rel = os.path.relpath(folder, base).replace(os.sep, "/")
-        if rel == ".":
-            subdirs[:] = [d for d in subdirs if d != ".git"]
-            prefix = ""
-        else:
-            dirs.add(rel)
-            prefix = rel + "/"
-        files.update(prefix + name for name in names)
-    return files, dirs
+    escaping: list[str] = []
+    real_root = os.path.realpath(root)
+    stack = [("", str(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        escaping.append(rel)
+                        continue
+                if entry.is_dir():
+                    if rel != ".git":
+                        dirs.add(rel)
+                        stack.append((rel + "/", entry.path))
+                else:
+                    files.add(rel)
+    return files, dirs, escaping
 
 
 def _public_prefixes(templates: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -1112,7 +1123,12 @@ def check_manifest(root: Path, manifest: Manifest, files: set[str], pages_dir: s
     is unknown, no path is held twice."""
     problems = []
     live: set[str] = set()
+    prefix = pages_dir.strip("/") + "/"
     for record in manifest:
+        if not record.path.startswith(prefix) or posixpath.normpath(record.path) != record.path:
+            problems.append(Problem("manifest", MANIFEST_PATH, f"record {record.url} has a page path outside "
+                                    f"{prefix}: {record.path!r}"))
+            continue
         if record.removed:
             for p in (record.path, record.qr_path):
                 if p in files:
@@ -1126,7 +1142,6 @@ def check_manifest(root: Path, manifest: Manifest, files: set[str], pages_dir: s
                 problems.append(Problem("broken-link", record.path, f"manifest asset {asset} is missing"))
     for path, urls in manifest.clashes().items():
         problems.append(Problem("duplicate-path", path, f"held by {len(urls)} records: {', '.join(urls)}"))
-    prefix = pages_dir.strip("/") + "/"
     for path in sorted(files):
         if not path.startswith(prefix):
             continue
@@ -1151,7 +1166,8 @@ def check_repo(
     started = time.perf_counter()
     root = Path(root)
     report = CheckReport()
-    files, dirs = _walk(root)
+    files, dirs, escaping = _walk(root)
+    report.problems.extend(Problem("escapes-repo", p, "symbolic link to outside the repo") for p in escaping)
     ctx = _Context(frozenset(files), frozenset(dirs), _public_prefixes([page_url, asset_url]))
 
     handler = _ManifestWarnings()

@@ -235,6 +235,18 @@ def test_manifest_duplicate_path_and_retired_files(demo):
     assert any(p.kind == "retired-present" and p.path == second["path"] for p in report.problems)
 
 
+def test_unsafe_manifest_path_and_escaping_symlink(demo):
+    repo = demo / "output"
+    with (repo / ".mirror/manifest.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"url": "https://demo.example/evil.html", "path": "pages/../../etc/passwd.md",
+                            "channel": "news"}) + "\n")
+    (repo / "pages/news/2026-11/link.md").symlink_to("/etc/passwd")
+    report = check(demo)
+    assert [(p.kind, p.path) for p in report.problems] == [
+        ("escapes-repo", "pages/news/2026-11/link.md"), ("manifest", ".mirror/manifest.jsonl")]
+    assert "page path outside pages/" in report.problems[1].message
+
+
 def test_report_groups_and_truncates(demo):
     for n in range(25):
         (demo / "output" / f"pages/news/2026-11/stray-{n}.md").write_text("x\n", encoding="utf-8")
