@@ -195,7 +195,8 @@ def init_bare(path: Path, *, push_delay: float = 0.0) -> Path:
     subprocess.run(["git", "init", "--bare", "-q", "-b", "main", str(path)], check=True, env=run_env())
     if push_delay:
         hook = path / "hooks" / "pre-receive"
-        hook.write_text(f"#!/bin/sh\ncat >/dev/null\ntouch '{path}/pushing'\nsleep {push_delay}\n")
+        # The hook runs in the bare repo: the marker follows a copy of the remote.
+        hook.write_text(f"#!/bin/sh\ncat >/dev/null\ntouch pushing\nsleep {push_delay}\n")
         hook.chmod(0o755)
     return path
 
