@@ -235,6 +235,18 @@ def test_complex_table_becomes_clean_html():
     assert "in1" in text(out) and "in2" in text(out)
 
 
+def test_html_table_cells_with_inline_content_are_inline_html():
+    html = ('<table><tr><th colspan="2">Head <b>x</b></th></tr><tr><td><a href="/w" title="T">a &lt;b&gt;</a>'
+            '<br><img src="i.png" alt=\'q"q\'> <code>x|y</code></td><td><a href="javascript:x()">j</a></td></tr></table>')
+    md, out = roundtrip(html, base_url="https://s.test/")
+    assert '<td><a href="https://s.test/w" title="T">a &lt;b&gt;</a><br>' in md
+    assert out.find(".//th/strong").text == "x"
+    td = out.findall(".//td")
+    assert td[0].find("a").text == "a <b>" and td[0].find("img").get("alt") == 'q"q'
+    assert td[0].find("code").text == "x|y"
+    assert td[1].find("a") is None and td[1].text == "j"
+
+
 def test_single_cell_layout_table_is_unwrapped():
     md, out = roundtrip("<table><tr><td><p>just <b>text</b></p></td></tr></table>")
     assert out.find(".//table") is None

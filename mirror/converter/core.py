@@ -26,8 +26,9 @@ from mirror.converter.inline import (
     Raw,
     escape_text,
     render_inline,
+    render_inline_html,
 )
-from mirror.converter.tables import column_alignment, fits_pipe_table, table_rows
+from mirror.converter.tables import cell_has_blocks, column_alignment, fits_pipe_table, table_rows
 from mirror.converter.urls import resolve_url
 
 # Deeper than this, an element contributes its text only: bounds Python recursion.
@@ -135,6 +136,19 @@ def _balanced_brackets(text: str) -> bool:
             if depth < 0:
                 return False
     return depth == 0
+
+
+def _html_link(url: str, title: str | None, text: str | None) -> str:
+    """An <a> start tag (and, given `text`, the whole link) for raw HTML output."""
+    t = _collapse(title).strip() if title else ""
+    tag = f'<a href="{rawhtml.attr(url)}"' + (f' title="{rawhtml.attr(t)}"' if t else "") + ">"
+    return tag if text is None else f"{tag}{rawhtml.text(text)}</a>"
+
+
+def _html_img(src: str, alt: str, title: str | None) -> str:
+    t = _collapse(title).strip() if title else ""
+    return (f'<img src="{rawhtml.attr(src)}" alt="{rawhtml.attr(_collapse(alt).strip())}"'
+            + (f' title="{rawhtml.attr(t)}"' if t else "") + ">")
 
 
 def code_span(text: str) -> str:
@@ -416,7 +430,7 @@ class Converter:
     def convert_code(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         text = _collapse("".join(el.itertext()))
         if text:
-            self._inl.append(Raw(code_span(text)))
+            self._inl.append(Raw(code_span(text), f"<code>{rawhtml.text(text)}</code>"))
 
     def convert_a(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         href = el.get("href")
@@ -431,12 +445,13 @@ class Converter:
         if len(el) == 0 and not title:
             text = (el.text or "").strip()
             if text and text == url and _AUTOLINK_URI.match(url) and "\\" not in url:
-                self._inl.append(Raw(f"<{url}>"))
+                self._inl.append(Raw(f"<{url}>", _html_link(url, None, text)))
                 return
             if text and url == "mailto:" + text and _EMAIL.match(text):
-                self._inl.append(Raw(f"<{text}>"))
+                self._inl.append(Raw(f"<{text}>", _html_link(url, None, text)))
                 return
-        opener = Open("link", f"]({link_destination(url)}{link_title(title)})")
+        opener = Open("link", f"]({link_destination(url)}{link_title(title)})",
+                      (_html_link(url, title, None), "</a>"))
         self._in_link = True
         try:
             self._span(el, depth, opener)
@@ -448,7 +463,9 @@ class Converter:
         if not src:
             return
         alt = escape_label(el.get("alt") or "")
-        self._inl.append(Raw(f"![{alt}]({link_destination(src)}{link_title(el.get('title'))})"))
+        title = el.get("title")
+        self._inl.append(Raw(f"![{alt}]({link_destination(src)}{link_title(title)})",
+                             _html_img(src, el.get("alt") or "", title)))
 
     def convert_media(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         """<iframe>, <video>, <audio>, <embed>, <object>: a link to their source."""
@@ -464,9 +481,11 @@ class Converter:
             return
         label = (el.get("title") or el.get("aria-label") or "").strip()
         if not label and _AUTOLINK_URI.match(url) and "\\" not in url:
-            self._inl.append(Raw(f"<{url}>"))  # the address itself is the most useful label
+            # the address itself is the most useful label
+            self._inl.append(Raw(f"<{url}>", _html_link(url, None, url)))
         else:
-            self._inl.append(Raw(f"[{escape_label(label or url)}]({link_destination(url)})"))
+            self._inl.append(Raw(f"[{escape_label(label or url)}]({link_destination(url)})",
+                                 _html_link(url, None, label or url)))
 
     # ------------------------------------------------------------ blocks
     def convert_heading(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
@@ -653,6 +672,16 @@ class Converter:
                 lines.append("| " + " | ".join(column_alignment(c) for c in row.cells) + " |")
         return "\n".join(lines)
 
+    def _cell_html(self, cell, depth: int) -> str:  # type: ignore[no-untyped-def]
+        """A cell without block content, as inline HTML (Markdown is not parsed there)."""
+        saved = self._inl, self._h
+        self._inl, self._h = [], self.inline_handlers
+        try:
+            self.walk(cell, depth)
+            return render_inline_html(self._inl, self._cjk)
+        finally:
+            self._inl, self._h = saved
+
     def _html_table(self, rows, depth: int) -> str:  # type: ignore[no-untyped-def]
         lines = [rawhtml.start_tag("table")]
         section = None
@@ -667,9 +696,8 @@ class Converter:
             for cell in row.cells:
                 tag = cell.tag
                 start = rawhtml.start_tag(tag, dict(cell.attrib))
-                if len(cell) == 0:
-                    text = _collapse(cell.text or "").strip()
-                    lines.append(f"{start}{rawhtml.text(text)}</{tag}>")
+                if not cell_has_blocks(cell):
+                    lines.append(f"{start}{self._cell_html(cell, depth + 3)}</{tag}>")
                 else:
                     body = join_blocks(self.render_blocks(cell, depth + 3))
                     lines.append(f"{start}\n\n{body}\n\n</{tag}>" if body else f"{start}</{tag}>")

@@ -16,13 +16,17 @@ import unicodedata
 
 
 class Open:
-    """Start of an inline span: em, strong, del, link (data = closing text) or html (data = tags)."""
+    """Start of an inline span: em, strong, del, link (data = closing text) or html (data = tags).
 
-    __slots__ = ("kind", "data")
+    `html` is the span's (start tag, end tag) where Markdown cannot be used.
+    """
 
-    def __init__(self, kind: str, data: object = None) -> None:
+    __slots__ = ("kind", "data", "html")
+
+    def __init__(self, kind: str, data: object = None, html: tuple[str, str] | None = None) -> None:
         self.kind = kind
         self.data = data
+        self.html = html or _HTML_TAGS.get(kind) or (data if kind == "html" else ("", ""))
 
 
 class Close:
@@ -35,12 +39,13 @@ class Close:
 
 
 class Raw:
-    """Finished Markdown (code span, image, autolink) emitted as is."""
+    """Finished Markdown (code span, image, autolink) emitted as is; `html` is its HTML form."""
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "html")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, html: str = "") -> None:
         self.text = text
+        self.html = html
 
 
 class Break:
@@ -50,6 +55,9 @@ class Break:
 
 
 BR = Break()
+
+_HTML_TAGS = {"em": ("<em>", "</em>"), "strong": ("<strong>", "</strong>"),
+              "del": ("<del>", "</del>")}
 
 # Output modes of an inline run.
 PARA = 0  # a paragraph: lines may start blocks, so line starts are escaped
@@ -397,7 +405,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                     continue
                 pending_opens.clear()
             if tok.text:
-                segs.append((_R, tok.text))
+                segs.append((_R, tok.text, tok.html))
                 seen = True
                 last_char = tok.text[-1]
         elif cls is Break and (seen or pending_breaks):
@@ -457,7 +465,7 @@ def _serialize(segs: list, mode: int) -> str:
     emphasis: list[int] = []
     close_of: dict[int, int] = {}
     for i in range(n):
-        k, v = segs[i]
+        k, v = segs[i][:2]
         if k == _T:
             if _SPECIAL.search(v) is None:
                 out = v
@@ -573,7 +581,7 @@ def _balanced_link_text(segs: list, i: int) -> bool:
     opener = segs[i][1]
     depth = 0
     for j in range(i + 1, len(segs)):
-        k, v = segs[j]
+        k, v = segs[j][:2]
         if k == _C and v is opener:
             return depth == 0
         if k == _T and ("[" in v or "]" in v):
@@ -587,6 +595,24 @@ def _balanced_link_text(segs: list, i: int) -> bool:
                     if depth < 0:
                         return False
     return depth == 0
+
+
+def render_inline_html(tokens: list, cjk: bool = True) -> str:
+    """One inline run as HTML, for content inside a raw HTML block (a table cell)."""
+    out: list[str] = []
+    for seg in _layout(tokens, CELL, cjk):
+        k, v = seg[0], seg[1]
+        if k == _T:
+            out.append(html.escape(v, quote=False))
+        elif k == _R:
+            out.append(seg[2] or html.escape(v, quote=False))
+        elif k == _B:
+            out.append("<br>\n")  # a line of its own: no blank line, so the HTML block goes on
+        elif k == _O:
+            out.append(v.html[0])
+        else:
+            out.append(v.html[1])
+    return "".join(out).strip()
 
 
 def _code_as_html(span: str) -> str:

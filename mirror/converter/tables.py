@@ -53,9 +53,16 @@ def fits_pipe_table(rows: list[Row]) -> bool:
         for cell in row.cells:
             if _span(cell, "colspan") > 1 or _span(cell, "rowspan") > 1:
                 return False
-            for _ in cell.iter(*COMPLEX_CELL_TAGS):
+            if cell_has_blocks(cell):
                 return False
     return True
+
+
+def cell_has_blocks(cell) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a cell holds content that one line of inline Markdown or HTML cannot hold."""
+    for _ in cell.iter(*COMPLEX_CELL_TAGS):
+        return True
+    return False
 
 
 def column_alignment(cell) -> str:  # type: ignore[no-untyped-def]
