@@ -668,7 +668,10 @@ def _target(dest: str, from_dir: str, ctx: _Context) -> tuple[str, str] | None:
     return joined, ""
 
 
-def _check_file(path: str, kind: str, expect: Sequence[str], ctx: _Context, root: str) -> tuple[list[Problem], Counter[str]]:
+def _check_file(
+    path: str, kind: str, expect: Sequence[str], ctx: _Context, root: str
+) -> tuple[list[Problem], Counter[str]]:
+    """One Markdown file: its links and raw HTML, and for a page its QR code."""
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
     counts[kind] += 1
@@ -684,7 +687,8 @@ def _check_file(path: str, kind: str, expect: Sequence[str], ctx: _Context, root
         counts["links"] += 1
         why = dangerous_url(link.dest)
         if why:
-            problems.append(Problem("active-content", path, f"line {link.line}: {why} URL in a {link.kind}: {link.dest[:80]}"))
+            problems.append(Problem("active-content", path,
+                                    f"line {link.line}: {why} URL in a {link.kind}: {link.dest[:80]}"))
             continue
         _check_target(path, link.line, link.dest, from_dir, ctx, problems)
     for line, fragment in scan.html:
@@ -699,7 +703,9 @@ def _check_file(path: str, kind: str, expect: Sequence[str], ctx: _Context, root
     return problems, counts
 
 
-def _check_target(path: str, line: int, dest: str, from_dir: str, ctx: _Context, problems: list[Problem]) -> None:
+def _check_target(
+    path: str, line: int, dest: str, from_dir: str, ctx: _Context, problems: list[Problem]
+) -> None:
     target = _target(dest, from_dir, ctx)
     if target is None:
         return
@@ -744,7 +750,7 @@ def _resolves_to(dest: str, from_dir: str, ctx: _Context, repo_path: str) -> boo
 def _md_dest_variants(url: str) -> list[str]:
     # The footer writes the URL through md_dest, which percent-encodes spaces, parentheses,
     # angle brackets and backslashes that the QR code holds as they are.
-    plain = re.sub(r"%(?:2[0289]|3[CcEe]|5[Cc]|[01][0-9A-Fa-f]|7[Ff])", lambda m: unquote(m.group(0)), url)
+    plain = re.sub(r"%(?:2[089]|3[CcEe]|5[Cc]|[01][0-9A-Fa-f]|7[Ff])", lambda m: unquote(m.group(0)), url)
     return [url] if plain == url else [url, plain]
 
 
@@ -1161,8 +1167,18 @@ def check_repo(
     pages_dir: str = "pages",
     workers: int | None = None,
 ) -> CheckReport:
-    """Check the mirror repo at `root`; see the module docstring. `page_url` and `asset_url`
-    (templates with {path}) let links to the repo's own public URLs be checked too."""
+    """Check the mirror repo at `root`, as `mirror check` does:
+
+    - every relative link and image (Markdown or raw HTML) in every page, index and the README
+      resolves to a file or folder of the repo, and none leads out of it; links to the repo's
+      own public URLs (`page_url`, `asset_url`: templates with {path}) are checked the same way;
+    - every page shows its QR image, which exists and encodes the URL the footer links it to;
+    - the manifest and the files agree (no missing page, orphan, doubly held path, or files
+      of a retired record);
+    - no page holds active content: script-like elements, event handlers, script URLs.
+
+    Pages are checked in `workers` processes (default: up to 2) when there are many.
+    """
     started = time.perf_counter()
     root = Path(root)
     report = CheckReport()
