@@ -576,7 +576,7 @@ _ACTIVE_TAGS = re.compile(
     r"<(script|iframe|frame|frameset|object|embed|applet|form|style|base|meta|link|svg|math)(?=[\s/>]|$)",
     re.I,
 )
-_TAG = re.compile(r"<[A-Za-z][^>]*>?")
+_TAG = re.compile(r"<[A-Za-z](?:[^>\"']|\"[^\"]*\"|'[^']*')*>?")  # a quoted ">" does not end a tag
 _EVENT = re.compile(r"[\s/\"']on[a-z]+\s*=", re.I)
 _HTML_ATTR = re.compile(r"([^\s\"'>/=]+)\s*=\s*(\"[^\"]*\"?|'[^']*'?|[^\s>]+)")
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\u2060\ufeff]+")

@@ -180,6 +180,7 @@ def test_page_the_manifest_lists_is_gone(demo):
         ("<style>body{display:none}</style>", "<style> element"),
         ("<form action=/x><input></form>", "<form> element"),
         ("<svg onload=alert(1)>", "event handler attribute onload="),
+        ("<a title=\">\" onclick=alert(1)>x</a>", "event handler attribute onclick="),
         ("<div>\n<svg/onload=alert(1)>\n</div>", "event handler attribute onload="),
         ("[x][evil]\n\n[evil]: javascript:alert(1)", "javascript: URL in a definition"),
         ("<javascript:alert(1)>", "javascript: URL in a autolink"),
