@@ -345,6 +345,12 @@ def test_best_image_src(html, expected):
     assert best_image_src(_img(html), "https://s.test/") == expected
 
 
+def test_noscript_images_only_when_not_already_shown():
+    md = html_to_markdown('<p><img src="data:," data-src="a.jpg"><noscript><img src="a.jpg"></noscript>'
+                          '<noscript><img src="b.jpg" alt="b"></noscript><noscript>Enable JS</noscript></p>')
+    assert md == "![](a.jpg)![b](b.jpg)\n"
+
+
 # ---------------------------------------------------------------- security
 def test_no_active_content():
     html = ('<p onclick="x()">a <a href="javascript:alert(1)">js</a> <a href=" JaVa\nScript:x">js2</a> '

@@ -46,7 +46,7 @@ BLOCK_CONTAINERS = (
     "search", "section", "caption", "frameset", "noframes", "dd", "dt", "li",
 )
 DROPPED = (
-    "script", "style", "head", "title", "meta", "link", "base", "template", "noscript", "svg",
+    "script", "style", "head", "title", "meta", "link", "base", "template", "svg",
     "canvas", "select", "option", "optgroup", "datalist", "textarea", "input", "map", "area",
     "param", "track", "source", "colgroup", "col", "math-annotation", "frame", "wbr",
 )
@@ -247,6 +247,7 @@ class Converter:
         self._stack: list[Open] = []
         self._in_link = False
         self._cjk = True  # whether the document has CJK text (decided in convert)
+        self._images: set[str] = set()  # image URLs already written
 
     _tables: dict[type, tuple[dict, dict]] = {}
 
@@ -464,8 +465,16 @@ class Converter:
             return
         alt = escape_label(el.get("alt") or "")
         title = el.get("title")
+        self._images.add(src)
         self._inl.append(Raw(f"![{alt}]({link_destination(src)}{link_title(title)})",
                              _html_img(src, el.get("alt") or "", title)))
+
+    def convert_noscript(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
+        """Only the images of a <noscript> that the page does not already show (lazy-load fallbacks)."""
+        for img in el.iter("img"):
+            src = best_image_src(img, self.base_url)
+            if src and src not in self._images:
+                self.convert_img(img, depth + 1)
 
     def convert_media(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         """<iframe>, <video>, <audio>, <embed>, <object>: a link to their source."""
