@@ -351,6 +351,7 @@ class Readable:
         self.byline: str | None = None
         self.data_tables: set[HtmlElement] = set()
         self.links: dict[HtmlElement, float] = {}  # weighted text length of each <a>
+        self.root: HtmlElement | None = None  # the <body>, or the element the search is kept to
 
     # -- scoring ------------------------------------------------------------
     def _init_node(self, el: HtmlElement) -> None:
@@ -368,7 +369,8 @@ class Readable:
                 return True
         return False
 
-    def _walk(self, body: HtmlElement) -> list[HtmlElement]:
+    def _walk(self, root: HtmlElement) -> list[HtmlElement]:
+        body = root
         strip = self.flags & STRIP_UNLIKELY
         to_score: list[HtmlElement] = []
         remove_title = bool(self.title)
@@ -398,7 +400,7 @@ class Readable:
                     or (get("aria-modal") == "true" and get("role") == "dialog")
                 ):
                     remove = True
-                elif tag != "body":
+                elif node is not root:
                     cls = get("class")
                     ident = get("id")
                     match = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
@@ -463,6 +465,7 @@ class Readable:
             points = 1 + commas + 1 + min(len(text) // 100, 3)
             level = 0
             anc = parent
+            root = self.root
             while anc is not None and level < 5:
                 up = anc.getparent()
                 if up is None:
@@ -472,6 +475,8 @@ class Readable:
                     candidates.append(anc)
                 divider = 1 if level == 0 else 2 if level == 1 else level * 3
                 scores[anc] += points / divider
+                if anc is root:
+                    break
                 anc = up
                 level += 1
         for c in candidates:
@@ -480,6 +485,9 @@ class Readable:
 
     def grab(self, body: HtmlElement) -> HtmlElement | None:
         """The article content of `body` (a new div), or None when nothing was found."""
+        self.root = body
+        # Candidates stop below <body>; a search kept to one element may take that element.
+        limit = body if body.tag == "body" else body.getparent()
         to_score = self._walk(body)
         top = self._score(to_score)
         scores = self.scores
@@ -498,7 +506,7 @@ class Readable:
         ]
         if len(alternatives) >= 3:
             parent = best.getparent()
-            while parent is not None and parent.tag != "body":
+            while parent is not None and parent is not limit:
                 if sum(1 for a in alternatives if parent in a) >= 3:
                     best = parent
                     break
@@ -508,7 +516,7 @@ class Readable:
         parent = best.getparent()
         last = scores[best]
         threshold = last / 3
-        while parent is not None and parent.tag != "body":
+        while parent is not None and parent is not limit:
             if parent not in scores:
                 parent = parent.getparent()
                 continue
@@ -520,7 +528,7 @@ class Readable:
             last = scores[parent]
             parent = parent.getparent()
         parent = best.getparent()
-        while parent is not None and parent.tag != "body" and len(_elements(parent)) == 1:
+        while parent is not None and parent is not limit and len(_elements(parent)) == 1:
             best = parent
             parent = best.getparent()
         if best not in scores:
@@ -772,6 +780,31 @@ def replace_brs(root: HtmlElement) -> None:
             parent.tag = "div"
 
 
+def _paragraph_chars(el: HtmlElement) -> int:
+    return sum(len(raw_text(p)) for p in el.iter("p"))
+
+
+def find_scope(body: HtmlElement) -> HtmlElement | None:
+    """The page's one <article> or <main>, when it holds most of the page's paragraph text.
+
+    Searching only there is faster and keeps out what sits around it; a page
+    with several articles, or whose <article> is a teaser, is searched whole.
+    """
+    candidates = []
+    for tag in ("article", "main"):
+        found = list(body.iter(tag))
+        if len(found) == 1:
+            candidates.append(found[0])
+    if not candidates:
+        return None
+    total = _paragraph_chars(body)
+    for el in candidates:
+        inside = _paragraph_chars(el)
+        if inside >= CHAR_THRESHOLD and inside >= 0.8 * total:
+            return el
+    return None
+
+
 def grab_article(body: HtmlElement, title: str, reparse: Callable[[], HtmlElement | None]) -> tuple[HtmlElement | None, str | None]:
     """The article content of a prepared <body> and the byline found on the way.
 
@@ -782,6 +815,13 @@ def grab_article(body: HtmlElement, title: str, reparse: Callable[[], HtmlElemen
     flags = ALL_FLAGS
     attempts: list[tuple[int, HtmlElement, str | None]] = []
     current: HtmlElement | None = body
+    scope = find_scope(body)
+    if scope is not None:
+        readable = Readable(title, flags)
+        article = readable.grab(scope)
+        if article is not None and text_length(article) >= CHAR_THRESHOLD:
+            return article, readable.byline
+        current = reparse()
     while current is not None:
         readable = Readable(title, flags)
         article = readable.grab(current)
