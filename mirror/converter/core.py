@@ -431,7 +431,7 @@ class Converter:
     def convert_code(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         text = _collapse("".join(el.itertext()))
         if text:
-            self._inl.append(Raw(code_span(text), f"<code>{rawhtml.text(text)}</code>"))
+            self._inl.append(Raw(code_span(text), lambda: f"<code>{rawhtml.text(text)}</code>"))
 
     def convert_a(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         href = el.get("href")
@@ -446,13 +446,13 @@ class Converter:
         if len(el) == 0 and not title:
             text = (el.text or "").strip()
             if text and text == url and _AUTOLINK_URI.match(url) and "\\" not in url:
-                self._inl.append(Raw(f"<{url}>", _html_link(url, None, text)))
+                self._inl.append(Raw(f"<{url}>", lambda: _html_link(url, None, text)))
                 return
             if text and url == "mailto:" + text and _EMAIL.match(text):
-                self._inl.append(Raw(f"<{text}>", _html_link(url, None, text)))
+                self._inl.append(Raw(f"<{text}>", lambda: _html_link(url, None, text)))
                 return
         opener = Open("link", f"]({link_destination(url)}{link_title(title)})",
-                      (_html_link(url, title, None), "</a>"))
+                      lambda: (_html_link(url, title, None), "</a>"))
         self._in_link = True
         try:
             self._span(el, depth, opener)
@@ -467,7 +467,7 @@ class Converter:
         title = el.get("title")
         self._images.add(src)
         self._inl.append(Raw(f"![{alt}]({link_destination(src)}{link_title(title)})",
-                             _html_img(src, el.get("alt") or "", title)))
+                             lambda: _html_img(src, el.get("alt") or "", title)))
 
     def convert_noscript(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         """Only the images of a <noscript> that the page does not already show (lazy-load fallbacks)."""
@@ -491,10 +491,10 @@ class Converter:
         label = (el.get("title") or el.get("aria-label") or "").strip()
         if not label and _AUTOLINK_URI.match(url) and "\\" not in url:
             # the address itself is the most useful label
-            self._inl.append(Raw(f"<{url}>", _html_link(url, None, url)))
+            self._inl.append(Raw(f"<{url}>", lambda: _html_link(url, None, url)))
         else:
             self._inl.append(Raw(f"[{escape_label(label or url)}]({link_destination(url)})",
-                                 _html_link(url, None, label or url)))
+                                 lambda: _html_link(url, None, label or url)))
 
     # ------------------------------------------------------------ blocks
     def convert_heading(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]

@@ -18,15 +18,22 @@ import unicodedata
 class Open:
     """Start of an inline span: em, strong, del, link (data = closing text) or html (data = tags).
 
-    `html` is the span's (start tag, end tag) where Markdown cannot be used.
+    `html` gives the span's (start tag, end tag) where Markdown cannot be
+    used, or a function that makes them (only asked for inside raw HTML).
     """
 
     __slots__ = ("kind", "data", "html")
 
-    def __init__(self, kind: str, data: object = None, html: tuple[str, str] | None = None) -> None:
+    def __init__(self, kind: str, data: object = None, html: object = None) -> None:
         self.kind = kind
         self.data = data
-        self.html = html or _HTML_TAGS.get(kind) or (data if kind == "html" else ("", ""))
+        self.html = html
+
+    def tags(self) -> tuple[str, str]:
+        h = self.html
+        if h is None:
+            return _HTML_TAGS.get(self.kind) or (self.data if self.kind == "html" else ("", ""))
+        return h() if callable(h) else h
 
 
 class Close:
@@ -39,11 +46,14 @@ class Close:
 
 
 class Raw:
-    """Finished Markdown (code span, image, autolink) emitted as is; `html` is its HTML form."""
+    """Finished Markdown (code span, image, autolink) emitted as is.
+
+    `html` is its HTML form, or a function that makes it.
+    """
 
     __slots__ = ("text", "html")
 
-    def __init__(self, text: str, html: str = "") -> None:
+    def __init__(self, text: str, html: object = "") -> None:
         self.text = text
         self.html = html
 
@@ -605,13 +615,14 @@ def render_inline_html(tokens: list, cjk: bool = True) -> str:
         if k == _T:
             out.append(html.escape(v, quote=False))
         elif k == _R:
-            out.append(seg[2] or html.escape(v, quote=False))
+            h = seg[2]
+            out.append((h() if callable(h) else h) or html.escape(v, quote=False))
         elif k == _B:
             out.append("<br>\n")  # a line of its own: no blank line, so the HTML block goes on
         elif k == _O:
-            out.append(v.html[0])
+            out.append(v.tags()[0])
         else:
-            out.append(v.html[1])
+            out.append(v.tags()[1])
     return "".join(out).strip()
 
 
