@@ -227,6 +227,9 @@ class Converter:
         "tt": "convert_code", "samp": "convert_code", "menu": "convert_ul", "dir": "convert_ul",
         "video": "convert_media", "audio": "convert_media", "iframe": "convert_media",
         "embed": "convert_media", "object": "convert_media",
+        # transparent inline tags go straight to the walker
+        **{t: "walk" for t in ("span", "font", "small", "big", "abbr", "time", "nobr", "bdi",
+                                "bdo", "data", "label", "acronym")},
     }
     GENERIC_HANDLERS = frozenset({
         "convert_block", "convert_drop", "convert_heading", "convert_html_span", "convert_media",
@@ -248,6 +251,9 @@ class Converter:
         self._in_link = False
         self._cjk = True  # whether the document has CJK text (decided in convert)
         self._images: set[str] = set()  # image URLs already written
+        # unknown tags pass their content: straight to the walker unless overridden
+        self._unknown = (self.walk if type(self).convert_unknown is Converter.convert_unknown
+                         else self.convert_unknown)
 
     _tables: dict[type, tuple[dict, dict]] = {}
 
@@ -317,7 +323,7 @@ class Converter:
             if tag.__class__ is str:
                 fn = h.get(tag)
                 if fn is None:
-                    self.convert_unknown(child, depth)
+                    self._unknown(child, depth)
                 else:
                     fn(self, child, depth)
                 inl = self._inl  # a block handler may have started a new run
