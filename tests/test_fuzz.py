@@ -21,13 +21,13 @@ from mirror.rewrite import rewrite_links
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
     max_examples=EXAMPLES or 200,
-    deadline=2000,  # ms per example: a pathological input must not stall a run
+    deadline=5000,  # ms per example, a backstop: `timed` holds each call to BOUND
     derandomize=not EXAMPLES,
     database=None if not EXAMPLES else settings.default.database,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     print_blob=True,
 )
-BOUND = 2.0  # seconds, measured around each call as well (the deadline only covers the whole example)
+BOUND = 2.0  # seconds per call
 
 TAGS = [
     "div", "p", "span", "a", "img", "table", "tr", "td", "th", "thead", "tbody", "caption", "ul", "ol",
@@ -124,11 +124,15 @@ def pages(draw: st.DrawFn) -> str:
 
 
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    out = fn(*args, **kwargs)
-    elapsed = time.perf_counter() - started
-    assert elapsed < BOUND, f"{fn.__name__} took {elapsed:.2f} s"
-    return out
+    """`fn(...)`, held to BOUND seconds; a slow call is timed again, since a busy machine (or a
+    first call's lazy imports) is slow once, while a pathological input is slow every time."""
+    for _ in (1, 2):
+        started = time.perf_counter()
+        out = fn(*args, **kwargs)
+        elapsed = time.perf_counter() - started
+        if elapsed < BOUND:
+            return out
+    raise AssertionError(f"{fn.__name__} took {elapsed:.2f} s, twice")
 
 
 RENDERER = Renderer(language="en", page_url="https://github.com/o/r/blob/main/{path}",

@@ -286,6 +286,35 @@ def test_control_character_references_in_urls_do_not_lose_the_article(href: str)
     assert not any(ord(c) < 0x20 and c not in "\n" for c in article.markdown)
 
 
+@pytest.mark.xfail(strict=True, reason="clean.clean_content: an attribute name starting with '{' (lxml's namespace notation) raises ValueError/KeyError")
+@pytest.mark.parametrize("middle", ["<p {cript>odd attribute</p>", "<b {x}y=1 onclick=alert(1)>odd attribute</b>",
+                                    "<img {src=x src=/img/ok.png alt='odd attribute'>"])
+def test_odd_attribute_names_do_not_lose_the_article(middle: str) -> None:
+    from mirror import extract_article
+
+    article = extract_article(story("Odd", middle), url="https://site.example/news/a.html")
+    assert "The council approved" in article.markdown and "odd attribute" in article.markdown
+    assert markdown_problems(article.markdown) == []
+
+
+@pytest.mark.xfail(strict=True, reason="converter: text in a <dl> outside dt/dd is Markdown-escaped inside a raw HTML block, where \\<script> is a live tag")
+@pytest.mark.parametrize("html", [
+    "<dl><div>&lt;script&gt;alert(1)&lt;/script&gt;</div></dl>",
+    "<dl><span>&lt;iframe src=https://evil.example/&gt;</span></dl>",
+    "<dl><div><a href='https://ok.example/'>&lt;script&gt;alert(1)&lt;/script&gt;</a></div></dl>",
+    "<dl><div>&lt;b onclick=alert(1)&gt;bold&lt;/b&gt;</div></dl>",
+])
+def test_escaped_markup_inside_raw_html_blocks_stays_text(html: str) -> None:
+    from mirror import extract_article, html_to_markdown
+
+    outputs = [html_to_markdown(html),
+               extract_article(story("Definitions", html), url="https://site.example/news/a.html").markdown]
+    for markdown in outputs:
+        assert markdown_problems(markdown) == [], markdown
+        visible = lxml.html.fragment_fromstring(MD.render(markdown) or "<p></p>", create_parent="div").text_content()
+        assert re.search(r"<(script|iframe|b)\b", visible), markdown
+
+
 # ----------------------------------------------------------------------------- paths
 
 
