@@ -113,7 +113,8 @@ def _compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement
 
 
 @functools.lru_cache(maxsize=64)
-def _text_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+def compile_text_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The compiled `remove_text` patterns; ValueError naming the one that is not valid."""
     compiled = []
     for pattern in patterns:
         try:
@@ -226,7 +227,7 @@ def remove_matching_text(content: HtmlElement, patterns: tuple[str, ...]) -> Non
     """Drop the smallest blocks whose text matches one of `patterns`."""
     if not patterns:
         return
-    rxs = _text_patterns(tuple(patterns))
+    rxs = compile_text_patterns(tuple(patterns))
     matched = []
     for el in content.iter(*BLOCKS):
         if el is not content:
@@ -317,6 +318,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
 __all__ = [
     "clean_content",
     "compile_selector",
+    "compile_text_patterns",
     "drop_title_heading",
     "is_hidden",
     "prepare_page",

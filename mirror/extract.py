@@ -8,7 +8,13 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
-from mirror.clean import clean_content, compile_selector, drop_title_heading, prepare_page
+from mirror.clean import (
+    clean_content,
+    compile_selector,
+    compile_text_patterns,
+    drop_title_heading,
+    prepare_page,
+)
 from mirror.converter import html_to_markdown
 from mirror.encoding import decode_html
 from mirror.metadata import Metadata, clean_text, parse_date, read_metadata, strip_site_name
@@ -135,6 +141,12 @@ def extract_article(
     An invalid selector in `rules` raises ValueError.
     """
     rules = rules or ExtractRules()
+    # A bad selector is the caller's error and is raised; anything the page
+    # does past this point must not be.
+    for selector in (rules.title, rules.content, rules.date, rules.author, *rules.remove):
+        if selector:
+            compile_selector(selector)
+    compile_text_patterns(tuple(rules.remove_text))
     if isinstance(html, bytes | bytearray):
         html, _ = decode_html(bytes(html))
     if not isinstance(html, str):
@@ -142,9 +154,12 @@ def extract_article(
     root = parse_html(html)
     if root is None:
         return Article(title="", markdown="", url=url)
-    meta = read_metadata(root, url, strip_suffix=rules.strip_title_suffix)
-    if rules.title or rules.date or rules.author:
-        _apply_rules(meta, root, rules)
+    try:
+        meta = read_metadata(root, url, strip_suffix=rules.strip_title_suffix)
+        if rules.title or rules.date or rules.author:
+            _apply_rules(meta, root, rules)
+    except Exception:  # a metadata bug must not cost the article
+        meta = Metadata(base_url=url)
     base_url = meta.base_url
     prepare_page(root, base_url)
 

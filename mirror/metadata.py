@@ -353,7 +353,10 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
     title = clean_text(values.get("og:title") or values.get("twitter:title")
                        or _ld_title(ld, meta.page_title) or h1 or meta.page_title or meta.h1)
     if strip_suffix:
-        host = urlsplit(url).hostname or "" if url else ""
+        try:
+            host = (urlsplit(url).hostname or "") if url else ""
+        except ValueError:  # e.g. a malformed IPv6 host
+            host = ""
         title = strip_site_name(title, meta.site_name, meta.page_title, meta.h1, host)
     meta.title = title
 

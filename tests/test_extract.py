@@ -352,3 +352,40 @@ def test_content_rule_that_finds_nothing_falls_back_to_automatic():
     article = extract_article(PAGE, rules=ExtractRules(content="div.layout-that-changed"))
     md = " ".join(article.markdown.split())
     assert PARAS[0][:60] in md and "SIDEBAR LINK" not in md
+
+
+def _random_page(rnd, depth=0):
+    tags = ["div", "p", "a", "img", "article", "main", "table", "tr", "td", "ul", "li", "br",
+            "span", "h1", "script", "noscript", "form", "iframe", "svg", "picture", "source",
+            "pre", "code", "font", "time", "meta", "base", "head", "body", "select", "object"]
+    attrs = ['class="ad-slot"', 'style="display:none"', "hidden", 'href="javascript:x()"',
+             'href="/rel"', 'src="/a.jpg"', 'data-src="x.png"', 'onclick="x()"', 'rel="author"',
+             'role="navigation"', 'datetime="2020-01-01"', 'property="og:title"', 'width="1"',
+             'href="http://[::1"', 'colspan="x"', 'href="jav&#x09;ascript:alert(1)"']
+    texts = ["hello, world. ", "\x00", "&#0;", "&#xD800;", "中文，测试。", "<", ">", '"', " ",
+             "lorem ipsum dolor sit amet, consectetur adipiscing elit. "]
+    out = []
+    for _ in range(rnd.randint(0, 6)):
+        if rnd.random() < 0.4 and depth < 10:
+            tag = rnd.choice(tags)
+            attr = " ".join(rnd.sample(attrs, rnd.randint(0, 3)))
+            close = f"</{tag}>" if rnd.random() < 0.8 else ""
+            out.append(f"<{tag} {attr}>{_random_page(rnd, depth + 1)}{close}")
+        else:
+            out.append(rnd.choice(texts) * rnd.randint(1, 5))
+    return "".join(out)
+
+
+def test_random_markup_never_raises_nor_leaks_active_content():
+    import random
+
+    rnd = random.Random(7)
+    rules = [None, ExtractRules(content="div"),
+             ExtractRules(content="//p", remove=("span",), remove_text=("lorem",), title="h1", date="time")]
+    for i in range(300):
+        page = _random_page(rnd)
+        data = page.encode("utf-8", "surrogatepass") if i % 3 == 0 else page
+        article = extract_article(data, rnd.choice([None, "https://ex.example/a/b", "http://[::1"]),
+                                  rules[i % 3])
+        html = rendered(article.markdown).lower()
+        assert "javascript:" not in html and "onclick" not in html and "<script" not in html
