@@ -119,6 +119,8 @@ class Publisher:
             else:
                 repo = stack.enter_context(MirrorRepo.open(self.settings.repo, self.settings.branch))
                 stack.enter_context(repo.lock(self.settings.lock_timeout))
+                if not dry_run:
+                    _remove_stale_temp_files(repo.root)
                 root, manifest = repo.root, Manifest.load(repo.root)
             shortener = None if dry_run else self._shortener(manifest)
             images = {} if dry_run else {
@@ -203,7 +205,8 @@ class Publisher:
                 try:
                     # Sources list newest first; publishing oldest first lets a newer article's
                     # links to older ones point at their mirrored pages.
-                    listed.append([(e, profile) for e in reversed(entries(profile, fetcher))])
+                    found = entries(profile, fetcher, report.warnings)
+                    listed.append([(e, profile) for e in reversed(found)])
                 except (SourceError, FetchError) as exc:
                     report.failed.append((f"source {profile.name}", str(exc)))
                 except Exception as exc:  # a reader bug on hostile input must not stop the other sources
@@ -235,7 +238,7 @@ class Publisher:
             for i, (e, p) in enumerate(batch):
                 if e.path is not None:
                     out[i] = _read_file(e, p)
-            for i, got in fetcher.get_many(remote):
+            for i, got in fetcher.get_many(remote, expect="html"):
                 out[i] = got
             return out
 
@@ -456,6 +459,20 @@ def _unlink_pages(text: str, page_dir: PurePosixPath, retired: dict[str, Record]
         return f"]({md_dest(rec.original_url)})"
 
     return _MD_LINK.sub(fix, text)
+
+
+# Temp files of an atomic write (fsutil, qr, images) that a killed run left behind.
+_TEMP_FILE = re.compile(r"\..+\.tmp|\.tmp-.+\.part")
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    """Delete what a killed run's atomic writes left, so it is never committed (we hold the lock)."""
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "--others", "-z"],
+                         capture_output=True, check=False)
+    for name in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if name and _TEMP_FILE.fullmatch(posixpath.basename(name)):
+            with contextlib.suppress(ValueError, OSError):
+                safe_join(root, name).unlink()
 
 
 def _origin_url(root: Path) -> str:
