@@ -370,14 +370,14 @@ class Readable:
         return False
 
     def _walk(self, root: HtmlElement) -> list[HtmlElement]:
-        body = root
+        """Remove what cannot be article, normalise divs, and list the elements to score."""
         strip = self.flags & STRIP_UNLIKELY
         to_score: list[HtmlElement] = []
         remove_title = bool(self.title)
         # Pre-order over a list made in C, far faster than stepping node by
         # node in Python. Removing a node skips its subtree, which is the
         # contiguous run of list entries after it.
-        order = list(body.iter(etree.Element))
+        order = list(root.iter(etree.Element))
         handled: set[HtmlElement] = set()
         i = 0
         end = len(order)
