@@ -89,7 +89,9 @@ def run_gitpython(workdir: Path, count: int) -> tuple[float, float]:
         repo.close()
 
 
-def bench(name: str, runner: Callable[[Path, int], tuple[float, float]], files: int, runs: int) -> float:
+def bench(
+    name: str, runner: Callable[[Path, int], tuple[float, float]], files: int, runs: int
+) -> float:
     walls, cpus = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
@@ -128,7 +130,9 @@ def main() -> None:
             make_pages(root, args.files)
             repo.commit("all", AUTHOR)
             wall, cpu = measure(lambda: repo.commit("nothing new", AUTHOR))
-    print(f"  {'MirrorRepo.commit with nothing new':<44} wall {wall:6.3f} s, cpu {cpu:6.3f} s (no commit)")
+    print(
+        f"  {'MirrorRepo.commit with nothing new':<44} wall {wall:6.3f} s, cpu {cpu:6.3f} s (no commit)"
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ def _check_segment(segment: str, relpath: str) -> None:
         if code < 0x20 or 0x7F <= code < 0xA0:
             raise UnsafePath(f"{relpath!r}: control character U+{code:04X}")
         if ch in _NOT_PORTABLE:
-            raise UnsafePath(f"{relpath!r}: character {ch!r} is not allowed in file names on Windows")
+            raise UnsafePath(
+                f"{relpath!r}: character {ch!r} is not allowed in file names on Windows"
+            )
     if segment[-1] in ". ":
         raise UnsafePath(f"{relpath!r}: name {segment!r} ends in a dot or a space")
     if segment.split(".", 1)[0].rstrip(" ").upper() in _RESERVED:

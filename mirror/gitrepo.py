@@ -183,7 +183,13 @@ def _hint(message: str) -> str:
         return " (set `author` in the config)"
     if any(
         needle in low
-        for needle in ("authentication failed", "could not read username", "permission denied", "403")
+        for needle in (
+            "authentication failed",
+            "could not read username",
+            "permission denied",
+            "error: 403",
+            "403 forbidden",
+        )
     ):
         return " (check the remote's credentials: a token for HTTPS, or an SSH key for this user)"
     return ""
@@ -294,7 +300,9 @@ class MirrorRepo:
             write_atomic(self._git_dir / "info" / "attributes", updated)
 
     def _rebase_in_progress(self) -> bool:
-        return (self._git_dir / "rebase-merge").exists() or (self._git_dir / "rebase-apply").exists()
+        return (self._git_dir / "rebase-merge").exists() or (
+            self._git_dir / "rebase-apply"
+        ).exists()
 
     def _switch_branch(self) -> None:
         ref = f"refs/heads/{self._branch}"
@@ -363,7 +371,9 @@ class MirrorRepo:
         if self._identity is None:
             out = self._git("log", "-1", "--format=%cn%x00%ce", check=False).stdout.strip()
             name, _, email = out.partition("\0")
-            self._identity = Identity(name, email) if name and email else Identity("mirror", "mirror@localhost")
+            self._identity = (
+                Identity(name, email) if name and email else Identity("mirror", "mirror@localhost")
+            )
         return self._identity
 
     # ----- the lock ----------------------------------------------------------------------
@@ -390,7 +400,9 @@ class MirrorRepo:
             self._lock_depth += 1
             return
         path = self._git_dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # non-inheritable: git children don't keep it
+        fd = os.open(
+            path, os.O_RDWR | os.O_CREAT, 0o644
+        )  # non-inheritable: git children don't keep it
         deadline = time.monotonic() + max(0.0, timeout)
         delay = 0.02
         while True:
@@ -444,7 +456,12 @@ class MirrorRepo:
                 break
             time.sleep(0.1)
         # Ref locks live only for the instant of an update: an old one is a killed git's.
-        for name in ("HEAD.lock", "packed-refs.lock", "config.lock", f"refs/heads/{self._branch}.lock"):
+        for name in (
+            "HEAD.lock",
+            "packed-refs.lock",
+            "config.lock",
+            f"refs/heads/{self._branch}.lock",
+        ):
             lock = self._git_dir / name
             with contextlib.suppress(FileNotFoundError):
                 if time.time() - lock.stat().st_mtime >= STALE_INDEX_LOCK_AGE:
@@ -474,8 +491,14 @@ class MirrorRepo:
             if self._write_attributes():
                 self._stage([":(literal).gitattributes"])
             self._git(
-                "commit", "-q", "--no-verify", "--cleanup=whitespace", "-F", "-",
-                input=message, env=identity.env(),
+                "commit",
+                "-q",
+                "--no-verify",
+                "--cleanup=whitespace",
+                "-F",
+                "-",
+                input=message,
+                env=identity.env(),
             )
             return self._rev("HEAD")
 
@@ -490,7 +513,10 @@ class MirrorRepo:
         if len(changed) >= PREPACK_MIN:
             self._prepack(changed)
         self._git(
-            "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
+            "add",
+            "-A",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
             input="\0".join(spec),
         )
 
@@ -503,8 +529,12 @@ class MirrorRepo:
         """
         try:
             proc = subprocess.Popen(
-                ["git", "fast-import", "--quiet", "--done"], cwd=self._root, env=_clean_env(),
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                ["git", "fast-import", "--quiet", "--done"],
+                cwd=self._root,
+                env=_clean_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 bufsize=1 << 20,  # few large pipe writes: 3x faster than the 8 KiB default
             )
         except OSError:
@@ -532,7 +562,9 @@ class MirrorRepo:
 
     def _has_staged(self) -> bool:
         # On an unborn branch `diff --cached` compares with the empty tree.
-        return self._git("diff", "--cached", "--quiet", "--no-ext-diff", check=False).returncode != 0
+        return (
+            self._git("diff", "--cached", "--quiet", "--no-ext-diff", check=False).returncode != 0
+        )
 
     def _write_attributes(self) -> bool:
         path = self._root / ".gitattributes"
@@ -594,13 +626,16 @@ class MirrorRepo:
             identity = self.ensure_identity()
             for attempt in range(1, attempts + 1):
                 proc = self._git(
-                    "push", "--porcelain", "--no-verify", REMOTE_NAME, f"{ref}:{ref}",
-                    check=False, timeout=GIT_TIMEOUT,
+                    "push",
+                    "--porcelain",
+                    "--no-verify",
+                    REMOTE_NAME,
+                    f"{ref}:{ref}",
+                    check=False,
+                    timeout=GIT_TIMEOUT,
                 )
                 if proc.returncode == 0:
-                    up_to_date = any(
-                        ln.startswith("=\t") for ln in proc.stdout.splitlines()
-                    )
+                    up_to_date = any(ln.startswith("=\t") for ln in proc.stdout.splitlines())
                     return PushResult(
                         self._rev(ref), not up_to_date, attempt, rebases, amended, remote, branch
                     )
@@ -640,21 +675,37 @@ class MirrorRepo:
     def _fetch(self, remote: str, branch: str, tracking: str) -> bool:
         """Fetch the remote branch; False if it does not exist (yet)."""
         proc = self._git(
-            "fetch", "-q", "--no-tags", REMOTE_NAME, f"+refs/heads/{branch}:{tracking}",
-            check=False, timeout=GIT_TIMEOUT,
+            "fetch",
+            "-q",
+            "--no-tags",
+            REMOTE_NAME,
+            f"+refs/heads/{branch}:{tracking}",
+            check=False,
+            timeout=GIT_TIMEOUT,
         )
         if proc.returncode == 0:
             return True
         if "couldn't find remote ref" in proc.stderr.lower():
             return False
-        raise PushError(f"fetch from {remote} failed: {_last_line(proc.stderr)}{_hint(proc.stderr)}")
+        raise PushError(
+            f"fetch from {remote} failed: {_last_line(proc.stderr)}{_hint(proc.stderr)}"
+        )
 
     def _rebase(self, remote: str, tracking: str, identity: Identity) -> None:
         before = self._rev("HEAD")
         proc = self._git(
-            "-c", "rebase.autoStash=false", "-c", "rebase.updateRefs=false",
-            "rebase", "-q", "--no-verify", "--no-autosquash", tracking,
-            check=False, env=identity.env(), timeout=GIT_TIMEOUT,
+            "-c",
+            "rebase.autoStash=false",
+            "-c",
+            "rebase.updateRefs=false",
+            "rebase",
+            "-q",
+            "--no-verify",
+            "--no-autosquash",
+            tracking,
+            check=False,
+            env=identity.env(),
+            timeout=GIT_TIMEOUT,
         )
         if proc.returncode == 0:
             return
@@ -687,8 +738,14 @@ class MirrorRepo:
         else:
             # Our commit turned out empty after the rebase: never amend the remote's commit.
             self._git(
-                "commit", "-q", "--no-verify", "--cleanup=whitespace", "-F", "-",
-                input=self._message, env=identity.env(),
+                "commit",
+                "-q",
+                "--no-verify",
+                "--cleanup=whitespace",
+                "-F",
+                "-",
+                input=self._message,
+                env=identity.env(),
             )
         return True
 
@@ -719,8 +776,15 @@ def _run(
     cmd = ["git", "-c", "core.quotePath=false", *args]
     try:
         proc = subprocess.run(
-            cmd, cwd=cwd, input=input if input is not None else "", capture_output=True,
-            text=True, encoding="utf-8", errors="replace", env=_clean_env(env), timeout=timeout,
+            cmd,
+            cwd=cwd,
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=_clean_env(env),
+            timeout=timeout,
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed (or not on PATH)") from exc
@@ -774,7 +838,10 @@ def _read_pid(fd: int) -> int | None:
 def _check_branch_name(branch: str) -> None:
     proc = subprocess.run(
         ["git", "check-ref-format", "--branch", branch],
-        capture_output=True, text=True, env=_clean_env(), cwd="/",
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd="/",
     )
     if proc.returncode != 0 or branch.startswith("-"):
         raise GitError(f"{branch!r} is not a valid branch name")

@@ -26,7 +26,13 @@ def no_git_identity(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -114,7 +120,11 @@ def test_deletions_and_modifications_are_staged(tmp_path):
         repo.commit("second", AUTHOR)
         assert repo.changed_files() == []
         changes = git(repo.root, "show", "--name-status", "--format=", "HEAD").split("\n")
-        assert sorted(c for c in changes if c) == ["A\tpages/new.md", "D\tpages/old.md", "M\tpages/kept.md"]
+        assert sorted(c for c in changes if c) == [
+            "A\tpages/new.md",
+            "D\tpages/old.md",
+            "M\tpages/kept.md",
+        ]
 
 
 def test_commit_only_under_given_paths_and_never_outside(tmp_path):
@@ -147,7 +157,9 @@ def test_git_variables_of_a_calling_hook_do_not_redirect_the_commit(tmp_path, mo
     for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
         monkeypatch.delenv(var)
     assert git(tmp_path / "repo", "rev-parse", "HEAD").strip() == sha
-    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True).returncode != 0
+    assert (
+        subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True).returncode != 0
+    )
     assert not (other / ".git" / "index").exists()
 
 
@@ -198,7 +210,9 @@ def test_stale_index_lock_is_recovered_under_the_run_lock(tmp_path):
         os.utime(ref_lock, (old, old))
         write(repo.root, "b.md", "b")
         # Plain git is stuck on it...
-        stuck = subprocess.run(["git", "add", "b.md"], cwd=repo.root, capture_output=True, text=True)
+        stuck = subprocess.run(
+            ["git", "add", "b.md"], cwd=repo.root, capture_output=True, text=True
+        )
         assert stuck.returncode != 0 and "index.lock" in stuck.stderr
         # ...the mirror, holding its own lock, knows no writer of ours is alive.
         assert repo.commit("second", AUTHOR)
@@ -413,7 +427,10 @@ def test_rejected_push_rebases_regenerates_and_lands(tmp_path, seeded_remote):
     manifest = remote_file(seeded_remote, ".mirror/manifest.jsonl").splitlines()
     assert manifest == sorted(manifest)
     assert manifest_line("m-from-a") in manifest and manifest_line("m-from-b") in manifest
-    assert remote_file(seeded_remote, "README.md") == "# Mirror\n\n- a0\n- m-from-a\n- m-from-b\n- z9\n"
+    assert (
+        remote_file(seeded_remote, "README.md")
+        == "# Mirror\n\n- a0\n- m-from-a\n- m-from-b\n- z9\n"
+    )
     assert "- m-from-b\n- m-from-a\n" in remote_file(seeded_remote, "indexes/news.md")
     log = git(seeded_remote, "log", "--format=%s", "main").split()
     assert log == ["a", "b", "seed"]  # one commit per run, no merge commits
