@@ -495,3 +495,34 @@ def test_push_creates_the_branch_on_a_remote_that_has_others(tmp_path, seeded_re
         sha = repo.commit("first", AUTHOR)
         assert repo.push(str(seeded_remote)).sha == sha
     assert git(seeded_remote, "rev-parse", "refs/heads/gh-pages").strip() == sha
+
+
+def test_shallow_ci_clone_rebases_and_pushes(tmp_path, seeded_remote):
+    """A CI checkout is a depth-1 clone without .git/config of ours: the race still resolves."""
+    ci = tmp_path / "ci"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "main",
+            f"file://{seeded_remote}",
+            str(ci),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    other = clone(seeded_remote, tmp_path / "other")
+    with MirrorRepo.open(ci) as rc, MirrorRepo.open(other) as ro:
+        publish(ci, "m-ci")
+        rc.commit("ci run", AUTHOR)
+        publish(other, "m-other")
+        ro.commit("other run", AUTHOR)
+        ro.push(str(seeded_remote))
+        result = rc.push(f"file://{seeded_remote}", after_rebase=lambda: regenerate(ci))
+        assert result.pushed and result.rebases == 1
+    readme = remote_file(seeded_remote, "README.md")
+    assert readme == "# Mirror\n\n- a0\n- m-ci\n- m-other\n- z9\n"
