@@ -487,7 +487,6 @@ def test_feed_with_garbage_entities_is_read(tmp_path: Path, site: RawSite) -> No
         assert "\x00" not in rec.title and not re.search(r"[\ud800-\udfff]", rec.title)
 
 
-@pytest.mark.xfail(strict=True, reason="sources.feed_entries: entries without a link are dropped silently, no warning")
 def test_feed_entries_without_links_are_skipped_with_a_warning(tmp_path: Path, site: RawSite) -> None:
     items = (item(site, wire(site, 1)) + "<item><title>No link here</title></item>"
              + "<item><title>Empty link</title><link>  </link></item>"
