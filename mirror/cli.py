@@ -68,7 +68,8 @@ def publish(config_path: Path, sources: tuple[str, ...], urls: tuple[str, ...], 
     """Publish new articles of every source into the mirror repo, in one commit.
 
     Exit status: 0 done (or nothing new), 1 some articles failed (the rest were
-    published), 2 usage or config error.
+    published), 2 usage or config error, 3 repo busy (another run holds its lock)
+    or the push failed (the commit is kept and pushed by the next run).
     """
     from mirror.publisher import Publisher
     from mirror.ui import RunProgress, print_report
@@ -80,10 +81,17 @@ def publish(config_path: Path, sources: tuple[str, ...], urls: tuple[str, ...], 
         names = [config.source(s).name for s in sources]
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
-    with RunProgress() as progress:
-        report = Publisher(config, progress=progress).publish(
-            sources=names, urls=urls, push=push, dry_run=dry_run, limit=limit
-        )
+    from mirror.gitrepo import GitError
+    from mirror.publisher import EXIT_NOT_PUSHED
+
+    try:
+        with RunProgress() as progress:
+            report = Publisher(config, progress=progress).publish(
+                sources=names, urls=urls, push=push, dry_run=dry_run, limit=limit
+            )
+    except GitError as exc:  # another run holds the repo, or git itself failed: nothing was committed
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NOT_PUSHED)
     print_report(report, config.publisher.repo)
     sys.exit(report.exit_code)
 

@@ -25,7 +25,7 @@ from mirror.encoding import decode_html
 from mirror.extract import extract_article
 from mirror.fetch import Fetcher, FetchError
 from mirror.fsutil import safe_join, write_atomic
-from mirror.gitrepo import MirrorRepo
+from mirror.gitrepo import MirrorRepo, PushError
 from mirror.images import ImageStore
 from mirror.manifest import Manifest, Record, iso
 from mirror.model import Article, Entry, Fetched, SourceProfile
@@ -38,6 +38,7 @@ from mirror.sources import SourceError, entries
 
 log = logging.getLogger(__name__)
 
+EXIT_NOT_PUSHED = 3  # also for a busy repo (lock timeout): nothing lost, run again later
 BATCH = 64  # entries fetched ahead of processing: bounds memory, keeps output order deterministic
 
 
@@ -61,11 +62,14 @@ class RunReport:
     removed: int = 0  # pages dropped by retention
     commit: str | None = None
     pushed: bool = False
+    push_error: str = ""  # the commit is kept locally and pushed by a later run
     dry_run: bool = False
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @property
     def exit_code(self) -> int:
+        if self.push_error:
+            return EXIT_NOT_PUSHED
         return 1 if self.failed else 0
 
     def commit_message(self) -> str:
@@ -157,10 +161,14 @@ class Publisher:
             report.commit = repo.commit(report.commit_message(), self.settings.author)
             if push if push is not None else bool(self.settings.remote):
                 # Pushed even with no new commit: an earlier run's push may have failed.
-                result = repo.push(self.settings.remote or _origin_url(root),
-                                   attempts=self.settings.push_attempts,
-                                   after_rebase=lambda: self._after_rebase(root))
-                report.pushed = result.pushed
+                try:
+                    result = repo.push(self.settings.remote or _origin_url(root),
+                                       attempts=self.settings.push_attempts,
+                                       after_rebase=lambda: self._after_rebase(root))
+                    report.pushed = result.pushed
+                except (PushError, ValueError) as exc:
+                    # The commit stays; the next run pushes it (push is tried even with nothing new).
+                    report.push_error = str(exc)
             report.timings["git"] += time.perf_counter() - t
         return report
 

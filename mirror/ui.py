@@ -58,6 +58,9 @@ def print_report(report: RunReport, repo: Path) -> None:
         console.print(table)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if report.push_error:
+        console.print(f"[red]not pushed:[/] {report.push_error} (the commit is kept; the next run pushes it)",
+                      highlight=False)
     parts = [f"{len(report.published)} published", f"{len(report.failed)} failed", f"{report.unchanged} unchanged"]
     if report.removed:
         parts.append(f"{report.removed} retired")
@@ -65,6 +68,8 @@ def print_report(report: RunReport, repo: Path) -> None:
         tail = "dry run: nothing written"
     elif report.commit:
         tail = f"commit {report.commit[:10]} in {repo}" + (" (pushed)" if report.pushed else "")
+    elif report.pushed:
+        tail = f"nothing new to commit; pushed earlier commits from {repo}"
     else:
         tail = "nothing to commit"
     console.print(", ".join(parts) + "; " + tail, highlight=False)
