@@ -93,11 +93,13 @@ def _content_by_rule(root: HtmlElement, selector: str) -> HtmlElement | None:
     found = compile_selector(selector)(root)
     # Outermost matches only, in document order; several become one body.
     chosen: list[HtmlElement] = []
+    seen: set[HtmlElement] = set()
     for el in found:
-        if el.getparent() is None and el is not root:
+        if el in seen or (el.getparent() is None and el is not root):
             continue
-        if any(el in set(c.iterdescendants()) or el is c for c in chosen):
+        if any(a in seen for a in el.iterancestors()):
             continue
+        seen.add(el)
         chosen.append(el)
     if not chosen:
         return None

@@ -389,3 +389,16 @@ def test_random_markup_never_raises_nor_leaks_active_content():
                                   rules[i % 3])
         html = rendered(article.markdown).lower()
         assert "javascript:" not in html and "onclick" not in html and "<script" not in html
+
+
+def test_content_rule_matching_several_elements_takes_them_in_order_once():
+    page = (
+        "<html><body><div class='part'><p>First part of the story.</p>"
+        "<div class='part'><p>Nested part, inside the first.</p></div></div>"
+        "<aside>Not this.</aside><div class='part'><p>Second part of the story.</p></div>"
+        "</body></html>"
+    )
+    md = extract_article(page, rules=ExtractRules(content="div.part")).markdown
+    assert md.count("Nested part") == 1
+    assert md.index("First part") < md.index("Nested part") < md.index("Second part")
+    assert "Not this" not in md
