@@ -20,9 +20,14 @@ from mirror.qr import qr_png, qr_rows  # noqa: E402
 
 
 def urls(count: int, length: int) -> list[str]:
-    """Distinct page-like URLs of about `length` characters."""
-    base = "https://example.github.io/news-mirror/pages/world/2026-11/"
-    return [f"{base}{i:010x}".ljust(length - 3, "x") + ".md" for i in range(count)]
+    """Distinct page-like URLs of `length` characters (at least 25)."""
+    made = []
+    for i in range(count):
+        head = f"https://example.github.io/mirror/pages/{i:06x}"
+        if length < len(head):
+            head = f"https://s.example/{i:06x}"
+        made.append((head + "/" + "p" * length)[: max(length, len(head))])
+    return made
 
 
 def with_qrcode(data: str) -> bytes:
