@@ -97,6 +97,7 @@ _DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _LIST_START = frozenset("-+*0123456789")
 _BLOCK_START = _LIST_START | frozenset(">#`~_<")
+_SLOW_START = _BLOCK_START | frozenset("=[|:")
 _SPECIAL = re.compile(r"[\\`<!\[\]]")
 _LIST_MARK = re.compile(r"([-+*]|[0-9]{1,9}[.)])( *)")
 _BLOCK_TAGS = (
@@ -205,10 +206,23 @@ def scan_markdown(text: str) -> Scan:
     html_depth = 0
     table = False
 
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     for number, raw in enumerate(lines, 1):
         line = raw.expandtabs(4) if "\t" in raw else raw
-        line = line.rstrip("\r")
+        if not (containers or fence or html_end is not False or table):
+            # The common case, a line of text at the top level, without the machinery below.
+            stripped = line.lstrip(" ")
+            if not stripped or stripped.isspace():
+                para = None
+                continue
+            if len(line) - len(stripped) < 4 and stripped[0] not in _SLOW_START and "|" not in stripped:
+                if para is None:
+                    para = []
+                    paragraphs.append((number, para, False))
+                para.append(line)
+                continue
         # 1. the open containers this line continues
         blank = not line.strip()
         pos, matched = _continue(line, containers)
@@ -476,6 +490,7 @@ def _skip_space(s: str, i: int) -> int:
     return i
 
 
+_PLAIN_DEST = re.compile(r"[^ ()\\\x00-\x1f\x7f]*")
 _ANGLE_DEST = re.compile(r"<((?:[^<>\n\\]|\\.)*)>")
 
 
@@ -485,6 +500,9 @@ def _dest(s: str, k: int) -> tuple[str, int] | None:
         m = _ANGLE_DEST.match(s, k)
         return (m.group(1), m.end()) if m else None
     n, start, depth = len(s), k, 0
+    end = _PLAIN_DEST.match(s, k).end()  # type: ignore[union-attr]
+    if end == n or s[end] not in "(\\":
+        return s[start:end], end  # no parentheses or escapes: the common case, without a loop
     while k < n:
         ch = s[k]
         if ch == "\\" and k + 1 < n and s[k + 1] in _ASCII_PUNCT:
@@ -588,6 +606,8 @@ def dangerous_url(url: str) -> str:
 
     Entities are decoded and whitespace and control characters removed first, as a browser
     does, so `JaVa&#x09;ScRiPt&#58;` is caught."""
+    if ":" not in url and "&" not in url:
+        return ""  # no scheme, not even an encoded one
     cleaned = url
     for _ in range(3):  # nested entities (&amp;#58;) decode one level per pass in some readers
         decoded = html.unescape(cleaned)
@@ -658,14 +678,18 @@ def _target(dest: str, from_dir: str, ctx: _Context) -> tuple[str, str] | None:
                 repo_path = unquote(path[len(prefix):len(path) - len(suffix)])
                 return posixpath.normpath(repo_path).lstrip("/"), ""
         return None
-    path = unquote(path)
-    if path.startswith("/"):
-        joined = posixpath.normpath(path.lstrip("/") or ".")
-    else:
-        joined = posixpath.normpath(posixpath.join(from_dir, path))
+    joined = _join(from_dir, unquote(path) if "%" in path else path)
     if joined == ".." or joined.startswith("../"):
         return "", "escapes-repo"
     return joined, ""
+
+
+@functools.lru_cache(maxsize=8192)
+def _join(from_dir: str, path: str) -> str:
+    # Cached: nav bars send every page of a folder to the same few targets.
+    if path.startswith("/"):
+        return posixpath.normpath(path.lstrip("/") or ".")
+    return posixpath.normpath(posixpath.join(from_dir, path))
 
 
 def _check_file(
