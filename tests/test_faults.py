@@ -190,7 +190,7 @@ def test_body_trickling_a_byte_a_second_is_cut_at_the_deadline(tmp_path: Path, s
     bad = site.route("/news/trickle-body.html", trickle)
     started = time.monotonic()
     report = publish(tmp_path, urls_source(site, bad))
-    assert_contained(tmp_path, report, site, bad, r"no complete response within \d")
+    assert_contained(tmp_path, report, site, bad, r"no complete response within|no data for|timed out")
     # The deadline (3 x timeout) bounds each attempt, so two attempts at most.
     assert time.monotonic() - started < 2 * 3 + 5
 
@@ -401,20 +401,20 @@ def test_pdf_served_as_the_article_is_reported_as_not_html(tmp_path: Path, site:
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"
     bad = site.route("/news/report.html", page(pdf, "application/pdf"))
     report = publish(tmp_path, urls_source(site, bad))
-    assert_contained(tmp_path, report, site, bad, r"application/pdf|not an? html|no article content")
+    assert_contained(tmp_path, report, site, bad, r"not an HTML page \(.*pdf")
 
 
 def test_png_served_as_the_article_is_reported(tmp_path: Path, site: RawSite) -> None:
     bad = site.route("/news/picture.html", page(PNG_1x1 * 50, "image/png"))
     report = publish(tmp_path, urls_source(site, bad))
-    assert_contained(tmp_path, report, site, bad, r"image/png|not an? html|no article content")
+    assert_contained(tmp_path, report, site, bad, r"not an HTML page \(.*png")
 
 
 def test_png_bytes_labelled_html_are_not_published_as_garbage(tmp_path: Path, site: RawSite) -> None:
     png = PNG_1x1 + bytes(range(256)) * 40
     bad = site.route("/news/mislabelled.html", page(png, "text/html"))
     report = publish(tmp_path, urls_source(site, bad))
-    assert_contained(tmp_path, report, site, bad, r"binary|image|not an? html|no article content")
+    assert_contained(tmp_path, report, site, bad, r"not an HTML page \(.*png")
 
 
 def test_empty_body_is_reported(tmp_path: Path, site: RawSite) -> None:
