@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 import socket
 import threading
@@ -55,6 +54,8 @@ _BINARY_TYPES = re.compile(
     r"\s*(image|audio|video|font)/|\s*application/(octet-stream|pdf|zip|gzip|wasm)\b", re.IGNORECASE
 )
 _XML_TYPES = re.compile(r"[/+]xml\b|\brss\b|\batom\b", re.IGNORECASE)
+# ASCII digits only: str.isdigit() also takes "²", which int() and float() refuse.
+_DIGITS = re.compile(r"[0-9]+")
 
 K = TypeVar("K")
 
@@ -373,15 +374,15 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DIGITS.fullmatch(value):
+        return float(value)  # a run of 309 digits or more is inf: forever
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):  # year 0, 99999, 9999 at -2359...
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 _OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*|\b\w+\(host=[^)]*\):\s*")
@@ -426,6 +427,18 @@ def _host_key(url: str) -> str:
         return ""
 
 
+class _Session(requests.Session):
+    """A session that leaves redirects to Fetcher.get, hop by hop.
+
+    Even with allow_redirects=False, requests reads a redirect's Location to
+    fill Response.next, and raises out of send() on bytes that are not UTF-8
+    or on a malformed URL; Fetcher.get reads Location itself, forgivingly.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 class Fetcher:
     """The HTTP client of a run: one session, pooled, polite, bounded and checked.
 
@@ -444,7 +457,7 @@ class Fetcher:
         if deadline is not None and not deadline > 0:
             raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.deadline = deadline if deadline is not None else max(3 * self.settings.timeout, 1.0)
-        self.session = requests.Session()
+        self.session = _Session()
         # Proxies and .netrc from the environment would bypass the address
         # checks and leak credentials to source sites.
         self.session.trust_env = False
@@ -524,7 +537,12 @@ class Fetcher:
             if not location:
                 raise HTTPStatusError(url, reply.status, "redirect without a Location header")
             visited.append(current)
-            current = urljoin(current, location)
+            try:
+                current = urljoin(current, location)
+            except ValueError:  # "http://[bad": urllib refuses it
+                raise HTTPStatusError(
+                    url, reply.status, f"redirect to a malformed URL: {location[:200]!r}"
+                ) from None
             if len(visited) > MAX_REDIRECTS:
                 loop = " (a redirect loop)" if current in visited else ""
                 raise TooManyRedirects(url, f"more than {MAX_REDIRECTS} redirects{loop}")
@@ -594,7 +612,7 @@ class Fetcher:
                     return reply
                 hinted = _retry_after(reply.headers.get("Retry-After"))
                 if hinted is not None:
-                    reply.reason = f"{reply.reason} (Retry-After {math.ceil(hinted)} s)".strip()
+                    reply.reason = f"{reply.reason} (Retry-After {hinted:.0f} s)".strip()
                 # Waiting less than the server asked would only earn another
                 # refusal: give up now, the next run tries again.
                 if attempt >= settings.retries or (
@@ -676,7 +694,7 @@ class Fetcher:
     ) -> bytes:
         too_large = TooLarge(origin, f"larger than max_bytes ({limit} bytes)")
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if _DIGITS.fullmatch(declared) and int(declared) > limit:
             raise too_large
         chunks: list[bytes] = []
         size = 0

@@ -193,6 +193,43 @@ def test_utf8_location_header_is_read_as_utf8(server: Loopback) -> None:
     assert page.final_url == server.url("/新闻")
 
 
+def test_location_that_is_not_utf8_is_followed_as_latin1(server: Loopback) -> None:
+    # requests itself raised UnicodeDecodeError on such a header, even with allow_redirects=False.
+    server.routes["/old"] = lambda h: h.wfile.write(
+        b"HTTP/1.0 302 Found\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\n\r\n"
+    )
+    server.routes["/caf%C3%A9"] = lambda h: reply(h, 200, b"<p>cafe</p>")
+    with fetcher() as f:
+        page = f.get(server.url("/old"))
+    assert page.text == "<p>cafe</p>"
+
+
+@pytest.mark.parametrize("location", ["http://[bad", "http://[::1/x"])
+def test_malformed_location_is_a_clear_error(server: Loopback, location: str) -> None:
+    server.routes["/old"] = lambda h: reply(h, 301, headers={"Location": location})
+    with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
+        f.get(server.url("/old"))
+    assert str(caught.value) == (
+        f"{server.url('/old')}: HTTP 301 redirect to a malformed URL: {location!r}"
+    )
+
+
+@pytest.mark.parametrize("header", ["Content-Length", "Retry-After"])
+def test_non_ascii_digits_in_headers_are_not_numbers(server: Loopback, header: str) -> None:
+    # "²".isdigit() is True, and int("²") raises: a header must never crash the fetcher.
+    status = 503 if header == "Retry-After" else 200
+    server.routes["/p"] = lambda h: h.wfile.write(
+        f"HTTP/1.0 {status} X\r\n{header}: \xb2\r\n\r\n<p>body</p>".encode("latin-1")
+    )
+    with fetcher(retries=1) as f:
+        if status == 200:
+            assert f.get(server.url("/p")).text == "<p>body</p>"
+        else:
+            with pytest.raises(HTTPStatusError):
+                f.get(server.url("/p"))
+            assert server.hits["/p"] == 2  # an unreadable Retry-After: the usual backoff
+
+
 def test_http_error_status_has_a_one_line_message(server: Loopback) -> None:
     with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
         f.get(server.url("/missing"))
