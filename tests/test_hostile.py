@@ -387,6 +387,8 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     real = socket.socket.connect
 
     def spy(sock: socket.socket, address) -> None:  # type: ignore[no-untyped-def]
+        if not isinstance(address, tuple):  # a Unix socket: not the network
+            return real(sock, address)
         host = str(address[0]).split("%", 1)[0]
         seen.append((host, int(address[1])))
         try:
