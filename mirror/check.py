@@ -1148,7 +1148,7 @@ class _ManifestWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def check_manifest(root: Path, manifest: Manifest, files: set[str], pages_dir: str) -> list[Problem]:
+def check_manifest(manifest: Manifest, files: set[str], pages_dir: str = "pages") -> list[Problem]:
     """Manifest and files agree: live pages and QR images exist, retired ones are gone, no page
     is unknown, no path is held twice."""
     problems = []
@@ -1221,7 +1221,7 @@ def check_repo(
     if MANIFEST_PATH not in files:
         report.problems.append(Problem("manifest", MANIFEST_PATH, "the repo has no manifest"))
     report.counts["records"] = len(manifest)
-    report.problems.extend(check_manifest(root, manifest, files, pages_dir))
+    report.problems.extend(check_manifest(manifest, files, pages_dir))
 
     expect: dict[str, tuple[str, ...]] = {}
     for record in manifest:
