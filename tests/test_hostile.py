@@ -404,7 +404,8 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 
 def refused_failures(report: RunReport) -> dict[str, str]:
-    return {url: reason for url, reason in report.failed if re.search(r"refused", reason)}
+    return {url: reason for url, reason in report.failed
+            if re.search(r"refused|only http and https URLs are fetched", reason)}
 
 
 def test_private_and_link_local_addresses_are_refused_before_connecting(
@@ -416,6 +417,12 @@ def test_private_and_link_local_addresses_are_refused_before_connecting(
     site.route("/news/ok.html", lambda conn, req: respond(
         conn, 200, f"<html><head><title>Fine</title></head><body><article><h1>Fine</h1>{PROSE}"
                    f"<p>{images}</p>{PROSE}</article></body></html>"))
+    # Redirects from the allowed site into the forbidden places are checked hop by hop.
+    for name, target in [("to-metadata", "http://169.254.169.254/latest/meta-data/"),
+                         ("to-intranet", "http://10.0.0.1/admin"), ("to-file", "file:///etc/passwd")]:
+        site.route(f"/news/{name}.html", lambda conn, req, target=target: respond(
+            conn, 302, "", "text/plain", {"Location": target}))
+        private.append(site.url(f"/news/{name}.html"))
     items = "".join(f"<item><title>p</title><link>{u}</link></item>" for u in private)
     items += ("<item><title>f</title><link>file:///etc/passwd</link></item>"
               f"<item><title>ok</title><link>{site.url('/news/ok.html')}</link></item>")
