@@ -194,6 +194,27 @@ def assert_portable_tree(repo: Path) -> None:
 # ----------------------------------------------------------------------------- active content
 
 
+@pytest.mark.parametrize("markdown", [
+    "<script>alert(1)</script>", "x <img src=x onerror=alert(1)>", "<div>\n<iframe src=x></iframe>\n</div>",
+    "[a](javascript:alert(1))", "[a](JAVASCRIPT:alert(1))", '<a href="jav&#x09;ascript:x">a</a>',
+    '<a href="&#106;avascript:x">a</a>', "![i](data:image/png;base64,AAAA)", "[v](vbscript:x)",
+    "<dl>\n\\<script>x()\\</script>\n</dl>", '<td onclick="x">', "<style>p{}</style>", "<form><input></form>",
+    "<svg><circle/></svg>", '<p style="x">a</p>', '<img srcset="x.png 1x, javascript:alert(1) 2x">',
+])
+def test_the_check_sees_active_content(markdown: str) -> None:
+    assert markdown_problems(markdown) != []
+
+
+@pytest.mark.parametrize("markdown", [
+    "\\<script>alert(1)\\</script>", "`<script>`", "```\n<script>alert(1)</script>\n```", "&lt;script&gt;",
+    "[a](https://ok.example/)", "![i](../../assets/ab/x.png)", "<table>\n<tr><td colspan=\"2\">x</td></tr>\n</table>",
+    "\\[x\\](javascript:alert(1))", "<details open>\n<summary>s</summary>\n\nx\n\n</details>",
+])
+def test_the_check_lets_text_and_safe_markup_pass(markdown: str) -> None:
+    assert markdown_problems(markdown) == []
+
+
+
 def test_hostile_article_reaches_the_page_with_nothing_active(tmp_path: Path, site: RawSite) -> None:
     for policy in ("keep", "mirror", "text"):
         site.route(f"/evil/{policy}.html", lambda conn, req: respond(conn, 200, hostile_page()))
