@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from mirror.converter.core import _CJK_TEXT, Converter
+from mirror.converter.core import Converter
 from mirror.converter.images import best_image_src
 from mirror.converter.inline import render_inline
-from mirror.converter.parsing import parse_html
+from mirror.converter.parsing import parse_document
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -37,11 +37,9 @@ def html_to_markdown(html, base_url: str | None = None) -> str:  # type: ignore[
     try:
         cjk = None
         if isinstance(html, (str, bytes)):
-            root = parse_html(html)
+            root, cjk = parse_document(html)
             if root is None:
                 return ""
-            if isinstance(html, str):
-                cjk = _CJK_TEXT.search(html) is not None
         else:
             root = html
         return Converter(_base_of(root, base_url)).convert(root, cjk=cjk)

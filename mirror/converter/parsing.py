@@ -34,21 +34,38 @@ def _parser() -> etree.HTMLParser:
 
 def parse_html(html: str | bytes):  # type: ignore[no-untyped-def]
     """The root element of `html`, or None when there is nothing to parse."""
+    return parse_document(html)[0]
+
+
+# C0 controls other than tab, newline, form feed and carriage return.  In
+# UTF-8 these bytes never occur inside a multi-byte character, so deleting
+# them from the encoded bytes is safe (and much faster than a regex).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
+# Lead bytes of U+3000..U+9FFF (CJK symbols, kana, ideographs) in UTF-8.
+_NOT_CJK_LEAD = bytes(b for b in range(256) if not 0xE3 <= b <= 0xE9)
+
+
+def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
+    """(root element or None, whether the text may hold CJK characters)."""
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
-    if _UNPARSABLE.search(html):
-        html = _UNPARSABLE.sub("", html)
     if html[:200].lstrip()[:5].lower() == "<?xml":
         html = _XML_DECL.sub("", html, count=1)
-    if not html.strip():
-        return None
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        data = _UNPARSABLE.sub("", html).encode("utf-8")
+    data = data.translate(None, _CONTROL_BYTES)
+    if not data.strip():
+        return None, False
+    cjk = not data.isascii() and bool(data.translate(None, _NOT_CJK_LEAD))
     parser = _parser()
-    root = etree.fromstring(html.encode("utf-8"), parser)
+    root = etree.fromstring(data, parser)
     if parser.error_log.filter_from_fatals():
         # libxml2 gave up part-way (nesting too deep): everything after that
         # point would be lost, so build the tree without its limits.
-        root = _DepthCappedBuilder().build(html)
-    return root
+        root = _DepthCappedBuilder().build(data.decode("utf-8"))
+    return root, cjk
 
 
 class _DepthCappedBuilder(_StdlibParser):
