@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import lxml.html
@@ -21,20 +22,33 @@ from mirror.metadata import Metadata, clean_text, parse_date, read_metadata, str
 from mirror.model import Article, ExtractRules
 from mirror.readable import grab_article, replace_brs
 
-# huge_tree: without it libxml2 stops at nesting depth 256 and loses the rest of the page.
-_PARSER = etree.HTMLParser(
-    remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True, encoding="utf-8"
-)
-# Every element an HtmlElement, chosen in C: lxml.html's per-tag lookup runs
-# Python code for each element proxy, which dominated extraction time.
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=lxml.html.HtmlElement,
-        comment=lxml.html.HtmlComment,
-        pi=lxml.html.HtmlProcessingInstruction,
-        entity=lxml.html.HtmlEntity,
-    )
-)
+_local = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    # An lxml parser must not serve two threads at once; making one costs
+    # about as much as parsing a page, so each thread keeps its own.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        # huge_tree: without it libxml2 stops at nesting depth 256 and loses the rest of the page.
+        parser = etree.HTMLParser(
+            remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True,
+            encoding="utf-8",
+        )
+        # Every element an HtmlElement, chosen in C: lxml.html's per-tag lookup
+        # runs Python code for each element proxy, which dominated extraction time.
+        parser.set_element_class_lookup(
+            etree.ElementDefaultClassLookup(
+                element=lxml.html.HtmlElement,
+                comment=lxml.html.HtmlComment,
+                pi=lxml.html.HtmlProcessingInstruction,
+                entity=lxml.html.HtmlEntity,
+            )
+        )
+        _local.parser = parser
+    return parser
+
+
 # C0 controls but tab, LF and CR: no page means them. In UTF-8 these bytes
 # never occur inside a multi-byte character, so deleting them is safe (and a
 # bytes.translate is ten times faster than a regex over the text).
@@ -51,7 +65,7 @@ def parse_html(html: str) -> HtmlElement | None:
     # the text is decoded already. Lone surrogates become "?".
     data = html.encode("utf-8", "replace").translate(None, _CONTROL_BYTES)
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parser())
     except Exception:  # libxml2 can fail in odd ways on hostile input
         return None
     if not isinstance(root, HtmlElement):

@@ -402,3 +402,14 @@ def test_content_rule_matching_several_elements_takes_them_in_order_once():
     assert md.count("Nested part") == 1
     assert md.index("First part") < md.index("Nested part") < md.index("Second part")
     assert "Not this" not in md
+
+
+def test_threads_extract_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [PAGE.replace("Flood barrier", f"Flood barrier {i}") for i in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        articles = list(pool.map(lambda p: extract_article(p, "https://gazette.example/n"), pages))
+    for i, article in enumerate(articles):
+        assert article.title == f"Flood barrier {i} passes its first winter"
+        assert PARAS[2][:60] in " ".join(article.markdown.split())
