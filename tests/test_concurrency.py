@@ -6,6 +6,7 @@ the repeated rounds) against a loopback site, into real repos with a bare remote
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -35,26 +36,46 @@ def summary(out: str) -> tuple[int, int, int]:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def wait_for_lock(repo: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
-    """Until `proc` holds the run lock (the lock file names its holder's pid)."""
-    lock = repo / ".git" / "mirror.lock"
+def wait_for_lock(site: Site, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until `proc` holds the run lock: a run reads its sources only under the lock."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if lock.exists() and lock.read_text().strip():
+        if site.requests(r"/news\.xml"):
             return
         time.sleep(0.01)
     raise AssertionError(f"the first run never held the lock (exit {proc.poll()})")
 
 
+def opens_lock(pid: int, repo: Path) -> bool:
+    """Whether process `pid` has the repo's lock file open (it is holding or waiting for it)."""
+    lock = str((repo / ".git" / "mirror.lock").resolve())
+    try:
+        return any(os.readlink(fd) == lock for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
 def test_two_publishes_on_one_repo_take_turns(tmp_path):
     """Started together on one repo: one waits for the other's lock; each article is fetched,
     published and committed once."""
-    with serve(Site(feeds={"news": list(range(1, 31))}, article_delay=0.05)) as site:
+    with serve(Site(feeds={"news": list(range(1, 31))})) as site:
         repo = tmp_path / "repo"
         repo.mkdir()
         git(repo, "init", "-q", "-b", "main")  # a first run on a folder with no repo yet: C3 below
         configs = [write_config(tmp_path / f"{name}.toml", repo=repo, base=site.base) for name in "ab"]
+        site.gate.clear()  # whichever run gets the lock first stalls on its first article...
         procs = [start_publish(c) for c in configs]
+        deadline = time.monotonic() + 60
+
+        def both_at_the_lock() -> bool:
+            return bool(site.requests(r"/news\.xml")) and all(opens_lock(p.pid, repo) for p in procs)
+
+        while not both_at_the_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert both_at_the_lock(), "the runs never both reached the lock"
+        time.sleep(0.5)
+        assert len(site.requests(r"/news\.xml")) == 1  # ...so the other one is waiting for the lock
+        site.gate.set()
         outs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, out + err
@@ -85,19 +106,20 @@ def test_first_runs_at_once_on_a_new_repo_folder_both_succeed(tmp_path):
     assert mirror_problems(repo, {site.url(n): title(n) for n in range(1, 6)}) == []
 
 
-@pytest.mark.xfail(strict=True, reason="C2: a lock timeout ends `mirror publish` with a Python traceback")
 def test_second_publish_gives_up_on_the_lock_with_a_clear_message(tmp_path):
     """With a short `lock_timeout`, the second run stops at once, says why, and touches nothing;
     the first one finishes as if alone."""
-    with serve(Site(feeds={"news": list(range(1, 31))}, article_delay=0.2)) as site:
+    with serve(Site(feeds={"news": list(range(1, 31))})) as site:
         repo = tmp_path / "repo"
+        site.gate.clear()  # the first run holds the lock until the second has given up
         first = start_publish(write_config(tmp_path / "a.toml", repo=repo, base=site.base))
-        wait_for_lock(repo, first)
+        wait_for_lock(site, first)
         started = time.monotonic()
         second = start_publish(write_config(tmp_path / "b.toml", repo=repo, base=site.base, lock_timeout=0.5))
         out2, err2 = second.communicate(timeout=120)
         waited = time.monotonic() - started
         feeds_meanwhile = len(site.requests(r"/news\.xml"))
+        site.gate.set()
         out1, err1 = first.communicate(timeout=300)
     assert first.returncode == 0 and summary(out1 + err1) == (30, 0, 0), out1 + err1
     assert feeds_meanwhile == 1  # the second run fetched nothing
@@ -110,13 +132,15 @@ def test_second_publish_gives_up_on_the_lock_with_a_clear_message(tmp_path):
 
 def test_lock_timeout_leaves_the_first_run_and_the_repo_intact(tmp_path):
     """The product side of the scenario above, whatever the CLI prints: no harm done."""
-    with serve(Site(feeds={"news": list(range(1, 31))}, article_delay=0.2)) as site:
+    with serve(Site(feeds={"news": list(range(1, 31))})) as site:
         repo = tmp_path / "repo"
+        site.gate.clear()
         first = start_publish(write_config(tmp_path / "a.toml", repo=repo, base=site.base))
-        wait_for_lock(repo, first)
+        wait_for_lock(site, first)
         second = start_publish(write_config(tmp_path / "b.toml", repo=repo, base=site.base, lock_timeout=0.5))
         out2, err2 = second.communicate(timeout=120)
         articles_meanwhile = len(site.requests(r"/news/\d+\.html"))
+        site.gate.set()
         out1, err1 = first.communicate(timeout=300)
     assert second.returncode != 0 and "another mirror run" in err2, out2 + err2
     assert first.returncode == 0 and summary(out1 + err1) == (30, 0, 0), out1 + err1

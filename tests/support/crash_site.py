@@ -64,9 +64,13 @@ class Site:
 
     feeds: dict[str, list[int]] = field(default_factory=dict)
     article_delay: float = 0.0
+    gate: threading.Event = field(default_factory=threading.Event)  # articles wait while it is clear
     log: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, path) of every request
     base: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def requests(self, pattern: str) -> list[tuple[float, str]]:
         with self._lock:
@@ -87,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             if m.group(1) in site.feeds:
                 return self._send(feed_xml(site.base, site.feeds[m.group(1)]).encode(), "application/rss+xml")
         elif m := re.fullmatch(r"/news/(\d+)\.html", self.path):
+            site.gate.wait(60)
             time.sleep(site.article_delay)
             return self._send(article_html(int(m.group(1))).encode(), "text/html; charset=utf-8")
         elif m := re.fullmatch(r"/img/(\d+)\.png", self.path):
@@ -120,6 +125,7 @@ class serve:
         return self.site
 
     def __exit__(self, *exc: object) -> None:
+        self.site.gate.set()  # a test that failed with the gate closed must not leave runs stalled
         self.server.shutdown()
         self.server.server_close()
 
@@ -211,6 +217,11 @@ def add_remote(repo: Path, remote: Path) -> None:
 # ----------------------------------------------------------------------------- invariants
 
 
+def is_temp(name: str) -> bool:
+    """A temporary file of mirror's writers (fsutil, qr: `.<name>.<random>.tmp`; images: `.tmp-*.part`)."""
+    return name.endswith(".tmp") or (name.startswith(".tmp-") and name.endswith(".part"))
+
+
 _FSCK_NOISE = re.compile(r"^(dangling|unreachable) \w+ [0-9a-f]+$|^Checking|^$")
 
 
@@ -241,7 +252,7 @@ def mirror_problems(repo: Path, expected: dict[str, str], *, remote: Path | None
     if (repo / ".git" / "rebase-merge").exists() or (repo / ".git" / "rebase-apply").exists():
         problems.append("a rebase is still in progress")
     files = [p for p in repo.rglob("*") if ".git" not in p.relative_to(repo).parts[:1]]
-    problems += [f"temp file {p.relative_to(repo)}" for p in files if p.name.endswith(".tmp")]
+    problems += [f"temp file {p.relative_to(repo)}" for p in files if is_temp(p.name)]
     if status := git(repo, "status", "--porcelain", "--untracked-files=all"):
         problems.append(f"work tree not clean:\n{status}")
     if git(repo, "symbolic-ref", "-q", "HEAD", check=False).strip() != "refs/heads/main":
