@@ -33,7 +33,7 @@ from mirror.paths import PageLayout, page_id, relative_path
 from mirror.qr import qr_png
 from mirror.render import Renderer, md_dest
 from mirror.rewrite import normalize_url, rewrite_links
-from mirror.shortener import CachedShortener, ShortenError, make_shortener
+from mirror.shortener import CachedShortener, ShortenError, make_shortener, short_url_problem
 from mirror.sources import SourceError, entries
 
 log = logging.getLogger(__name__)
@@ -315,12 +315,16 @@ class Publisher:
         title = article.title or entry.title or page_id(entry.url)
         published = article.published or entry.published
         page_url = self.renderer.url_of(path)
-        short_url = old.short_url if old else ""
-        if shortener is not None and page_url and not short_url:
+        # A cached short URL comes from a file anyone can edit: checked again before use.
+        short_url = old.short_url if old and not short_url_problem(old.short_url) else ""
+        if shortener is not None and page_url and not short_url and shortener.available:
             try:
                 short_url = shortener.shorten(page_url)
             except ShortenError as exc:
                 report.warnings.append(str(exc))
+                if not shortener.available:
+                    report.warnings.append(f"{shortener.provider} shortener: given up for this run after "
+                                           f"{shortener.max_failures} failures in a row; pages show their own URL")
         original = article.canonical_url or got.final_url or entry.url
         if original.startswith("file:"):
             original = ""
