@@ -16,7 +16,7 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
-from mirror.encoding import decode_html
+from mirror.encoding import decode_html, sniff_binary
 from mirror.fetch import Fetcher, FetchError
 from mirror.model import Entry, SourceProfile
 
@@ -176,6 +176,11 @@ def feed_entries(
     if not profile.url:
         raise SourceError(f"source {profile.name!r}: a feed source needs a url")
     fetched = _fetch(profile, fetcher, profile.url, "feed", accept=FEED_ACCEPT)
+    binary = sniff_binary(fetched.content)
+    if binary:
+        raise SourceError(
+            f"source {profile.name!r}: {fetched.final_url} is not a readable feed (looks like {binary})"
+        )
     try:
         # A file object, never a string: given a string, feedparser would fetch
         # URLs or open local files itself.

@@ -124,6 +124,17 @@ def test_not_a_feed_is_a_clear_source_error(httpserver: HTTPServer, fetcher: Fet
         entries(profile("feed", url=url), fetcher)
 
 
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "image/png"])
+def test_image_served_as_the_feed_is_named(
+    httpserver: HTTPServer, fetcher: Fetcher, content_type: str
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    url = serve(httpserver, "/feed.xml", png, content_type)
+    with pytest.raises(SourceError) as caught:
+        entries(profile("feed", url=url), fetcher)
+    assert str(caught.value) == f"source 'news': {url} is not a readable feed (looks like image/png)"
+
+
 def test_feed_that_cannot_be_fetched_names_the_source(
     httpserver: HTTPServer, fetcher: Fetcher
 ) -> None:
