@@ -56,7 +56,18 @@ def _one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     mode = fdp.ConsumeIntInRange(0, 2)
     raw = fdp.ConsumeBytes(fdp.remaining_bytes())
-    started = time.perf_counter()
+    # A slow call is timed again: the first call's lazy imports, or a busy machine, are slow once;
+    # a pathological input is slow every time.
+    for _ in (1, 2):
+        started = time.perf_counter()
+        run(mode, raw)
+        elapsed = time.perf_counter() - started
+        if elapsed <= BOUND:
+            return
+    raise AssertionError(f"mode {mode} took {elapsed:.2f} s, twice, on {raw[:200]!r}")
+
+
+def run(mode: int, raw: bytes) -> None:
     if mode == 0:
         check(html_to_markdown(raw, "https://site.example/a/b.html"), "html_to_markdown(bytes)", raw)
     elif mode == 1:
@@ -65,9 +76,6 @@ def _one_input(data: bytes) -> None:
     else:
         page = b"<html><head><title>t</title></head><body><article>" + raw + b"</article></body></html>"
         check(extract_article(page, url="https://site.example/a.html").markdown, "extract_article", raw)
-    elapsed = time.perf_counter() - started
-    if elapsed > BOUND:
-        raise AssertionError(f"mode {mode} took {elapsed:.2f} s on {raw[:200]!r}")
 
 
 def main() -> None:
