@@ -32,7 +32,7 @@ def test_version():
 def test_help_lists_commands():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("publish", "convert", "index", "init"):
+    for command in ("publish", "convert", "index", "init", "check"):
         assert command in out.stdout
     assert "--dry-run" in run("publish", "--help").stdout
 
@@ -91,6 +91,7 @@ def test_init_scaffolds_a_valid_config_and_workflow(tmp_path):
     assert config.publisher.repo == (tmp_path / "m").resolve()
     workflow = (tmp_path / "m" / ".github" / "workflows" / "mirror.yml").read_text("utf-8")
     assert "schedule:" in workflow and "workflow_dispatch:" in workflow and "mirror \"${args[@]}\"" in workflow
+    assert "mirror check -c mirror.toml" in workflow
     assert "${{ inputs.url }}" not in workflow.split("run: |")[1]  # inputs never pasted into the script
     again = run("init", str(tmp_path / "m"))
     assert again.returncode != 0 and "exists" in again.stderr
