@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -75,6 +76,16 @@ BLOCKS = (
     "footer", "ul", "ol", "dl", "details", "form",
 )
 SPACES = re.compile(r"\s+")
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe_url(url: str | None) -> str | None:
+    """`url` with the characters an XML attribute (and a Markdown link) cannot hold percent-encoded."""
+    if url is None or not _NOT_XML.search(url):
+        return url
+    return _NOT_XML.sub(lambda m: quote(m.group(), safe="", errors="replace"), url)
 
 
 def compile_selector(selector: str) -> Callable[[HtmlElement], list[HtmlElement]]:
@@ -155,6 +166,26 @@ def _is_tracker(url: str) -> bool:
     return any(h in low for h in _TRACKER_HINTS) and TRACKER.search(url) is not None
 
 
+# Void elements libxml2 does not know as void: it nests what follows them
+# inside, where dropping the element would drop that text too.
+VOID_CONTAINERS = ("wbr", "embed", "source", "track", "keygen", "param")
+
+
+def _unnest(el: HtmlElement) -> None:
+    """Move what libxml2 put inside a void element to just after it."""
+    parent = el.getparent()
+    if parent is None or (not len(el) and not el.text):
+        return
+    children = list(el)
+    tail = el.tail
+    el.tail, el.text = el.text, None
+    at = parent.index(el)
+    for offset, child in enumerate(children, 1):
+        parent.insert(at + offset, child)
+    last = children[-1] if children else el
+    last.tail = (last.tail or "") + (tail or "") or None
+
+
 def prepare_page(root: HtmlElement, base_url: str | None) -> None:
     """One pass over the whole page before extraction.
 
@@ -162,6 +193,8 @@ def prepare_page(root: HtmlElement, base_url: str | None) -> None:
     fallback) while those still exist; then scripts, styles and <noscript>
     go, and <font> becomes <span>.
     """
+    for el in list(root.iter(*VOID_CONTAINERS)):
+        _unnest(el)
     drop: list[HtmlElement] = []
     for el in root.iter("img", "font"):
         if el.tag == "font":
@@ -171,7 +204,7 @@ def prepare_page(root: HtmlElement, base_url: str | None) -> None:
         if src is None or _is_tracker(src):
             drop.append(el)
         else:
-            el.set("src", src)
+            el.set("src", _xml_safe_url(src) or "")
     for el in drop:
         _drop(el)
     # In C, and before any Python pass over the page: these subtrees (an
@@ -272,7 +305,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                 drop.append(el)
                 continue
             if not el.get("src"):
-                el.set("src", el.get("data-src") or "")
+                el.set("src", _xml_safe_url(el.get("data-src")) or "")
         if tag == "form" and el is not content:
             # Some sites wrap the whole page in one <form>: keep what it holds when that is the article.
             (unwrap if len(el.text_content()) > total / 2 else drop).append(el)
@@ -290,24 +323,28 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
             if not src or _is_tracker(src):
                 drop.append(el)
                 continue
-        for name in list(attrib):
-            if name not in KEEP_ATTRS:
-                if name == "class":
-                    keep = [c for c in attrib["class"].split() if CODE_CLASS.match(c)]
-                    if keep:
-                        attrib["class"] = " ".join(keep)
+        items = attrib.items()
+        kept = []
+        for name, value in items:
+            if name in KEEP_ATTRS:
+                if name in URL_ATTRS:
+                    resolved = resolved_urls.get(value, "")
+                    if resolved == "":
+                        resolved = resolved_urls[value] = _xml_safe_url(resolve_url(value, base_url))
+                    if resolved is None:
                         continue
-                del attrib[name]
-        for name in URL_ATTRS:
-            value = attrib.get(name)
-            if value is not None:
-                resolved = resolved_urls.get(value, "")
-                if resolved == "":
-                    resolved = resolved_urls[value] = resolve_url(value, base_url)
-                if resolved is None:
-                    del attrib[name]
-                elif resolved != value:
-                    attrib[name] = resolved
+                    value = resolved
+                kept.append((name, value))
+            elif name == "class":
+                classes = [c for c in value.split() if CODE_CLASS.match(c)]
+                if classes:
+                    kept.append((name, " ".join(classes)))
+        if kept != items:
+            # Rebuilt rather than edited: lxml refuses to delete some names a
+            # page can carry (e.g. "{x}y", read as a namespace).
+            attrib.clear()
+            for name, value in kept:
+                attrib[name] = value
     for el in drop:
         _drop(el)
     for el in unwrap:

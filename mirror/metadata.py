@@ -331,7 +331,12 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
             break
     ld = _json_ld(ld_scripts)
 
-    meta.base_url = resolve_url(base, url) if base else url
+    # A <base> that is not a web address (javascript:, data:, file:, malformed)
+    # is ignored: the page's own URL is the better base.
+    resolved_base = resolve_url(base, url) if base else None
+    if resolved_base and not resolved_base.lower().startswith(("http://", "https://")):
+        resolved_base = None
+    meta.base_url = resolved_base or url
     if canonical:
         meta.canonical_url = resolve_url(canonical, meta.base_url)
     elif values.get("og:url"):

@@ -413,3 +413,40 @@ def test_threads_extract_at_once():
     for i, article in enumerate(articles):
         assert article.title == f"Flood barrier {i} passes its first winter"
         assert PARAS[2][:60] in " ".join(article.markdown.split())
+
+
+@pytest.mark.parametrize("void", ["<wbr>", "<embed src='https://x.example/a.swf'>",
+                                  "<source src='https://x.example/a.mp4'>", "<track src='a.vtt'>"])
+def test_void_elements_libxml2_nests_into_do_not_swallow_text(void):
+    page = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in PARAS[:2])
+            + f"<p>Before the element{void} AFTER the element.</p><p>NEXT paragraph here.</p>"
+            + f"<p>{PARAS[3]}</p></article></body></html>")
+    md = extract_article(page, "https://site.example/a.html").markdown
+    assert "AFTER the element" in md and "NEXT paragraph" in md
+
+
+@pytest.mark.parametrize("base", ["javascript:alert(1)//", "data:text/html,x", "file:///etc/", "http://[bad"])
+def test_hostile_base_href_is_ignored(base):
+    page = PAGE.replace("<head>", f'<head><base href="{base}">')
+    article = extract_article(page, "https://gazette.example/news/2024/flood.html")
+    assert article.images == ["https://gazette.example/img/barrier.jpg"]
+    assert article.links == ["https://gazette.example/news/2024/reports/2023.html"]
+
+
+@pytest.mark.parametrize("href", ["a&#x04;b.html", "/p&#x1f;q.html", "&#xFFFE;"])
+def test_control_characters_in_urls_are_percent_encoded(href):
+    page = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in PARAS)
+            + f'<p>See <a href="{href}">this link</a> and <img src="{href}" alt="pic"></p>'
+            + "</article></body></html>")
+    article = extract_article(page, "https://site.example/news/a.html")
+    assert "this link" in article.markdown
+    assert not any(ord(c) < 0x20 and c != "\n" for c in article.markdown)
+    assert all("%" in u for u in article.links + article.images)
+
+
+@pytest.mark.parametrize("middle", ["<p {cript>odd attribute</p>", "<b {x}y=1 onclick=alert(1)>odd attribute</b>"])
+def test_attribute_names_lxml_reads_as_namespaces_do_not_lose_the_article(middle):
+    page = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in PARAS) + middle
+            + "</article></body></html>")
+    article = extract_article(page, "https://site.example/news/a.html")
+    assert "odd attribute" in article.markdown and "onclick" not in article.markdown
