@@ -168,6 +168,12 @@ def _inert_run(d: str, prev: str, nxt: str) -> bool:
 
 
 # ------------------------------------------------------------------ escaping
+def _has_special(t: str) -> bool:
+    """Whether `t` holds a character that may need a backslash (fast str scans, no regex)."""
+    return ("\\" in t or "`" in t or "*" in t or "_" in t or "[" in t or "]" in t or "<" in t
+            or "&" in t or "!" in t or "~" in t or "|" in t)
+
+
 _SPECIAL = re.compile(r"[\\`*_~\[\]<&|!]")
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
 _DELIM_RUN = re.compile(r"\*+|_+|~+")
@@ -184,8 +190,10 @@ def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bo
     `lone` lists delimiter characters ('*', '_', '~') that occur once in the
     whole run and so have nothing to pair with.
     """
-    if _SPECIAL.search(text) is None:
+    if not _has_special(text):
         return text
+    if "*" not in text and "_" not in text and "~" not in text:
+        return _escape_plain(text, text, 0, len(text), nxt, brackets, backticks, cell)
     out: list[str] = []
     n = len(text)
     i = 0
@@ -208,7 +216,7 @@ def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bo
 
 def _escape_plain(piece: str, text: str, start: int, end: int, nxt: str, brackets: bool,
                   backticks: bool, cell: bool) -> str:
-    if _SPECIAL.search(piece) is None:
+    if not _has_special(piece):
         return piece
     if "\\" in piece:
         # A backslash is literal unless ASCII punctuation or a line end follows it.
@@ -292,9 +300,7 @@ def _render_text(text: str, mode: int, cjk: bool = True) -> str:
     """The common case of a run that is only page text: no spans, no breaks."""
     if cjk and "\n" in text and _CJK.search(text):
         text = _CJK_BREAK.sub("", text)
-    if _WS_IRREGULAR.search(text):
-        text = _WS_IRREGULAR.sub(" ", text)
-    text = text.strip(" ")
+    text = _collapse_ws(text).strip(" ")
     if not text:
         return ""
     return _serialize([(_T, text)], mode)
@@ -331,7 +337,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 tok = _CJK_BREAK.sub("", tok)
                 if not tok:
                     continue
-            body = _WS_IRREGULAR.sub(" ", tok) if _WS_IRREGULAR.search(tok) else tok
+            body = _collapse_ws(tok)
             lead = body[0] == " "
             if lead:
                 if seen and not pending_space:
@@ -437,8 +443,16 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     return segs
 
 
-# Whitespace that is not already a single space: what collapsing has to change.
-_WS_IRREGULAR = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
+_WS_TO_SPACE = str.maketrans("\t\n\r\f", "    ")
+
+
+def _collapse_ws(text: str) -> str:
+    """Runs of ASCII whitespace as one space (str methods: much faster than a regex here)."""
+    if "\n" in text or "\t" in text or "\r" in text or "\f" in text:
+        text = text.translate(_WS_TO_SPACE)
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text
 _CJK_CHARS = (r"\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
               r"\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
 # A source line break between two CJK characters is no space at all.
@@ -457,6 +471,8 @@ def _serialize(segs: list, mode: int) -> str:
     brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
     backticks = "`" in flat and (flat.count("`") + raw_ticks) > 1
     cell = mode == CELL
+    # most runs hold no character that could need a backslash at all
+    specials = _has_special(flat)
     # A delimiter character that occurs once in the text cannot pair with
     # another; it stays unescaped and the spans here do not use it.
     # ('*' only when no span here wants it, so emphasis keeps its usual form)
@@ -477,7 +493,7 @@ def _serialize(segs: list, mode: int) -> str:
     for i in range(n):
         k, v = segs[i][:2]
         if k == _T:
-            if _SPECIAL.search(v) is None:
+            if not specials or (n > 1 and not _has_special(v)):
                 out = v
             else:
                 out = escape_text(v, last, _next_char(segs, i),

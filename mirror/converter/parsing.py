@@ -42,7 +42,7 @@ def parse_html(html: str | bytes):  # type: ignore[no-untyped-def]
 # them from the encoded bytes is safe (and much faster than a regex).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 # Lead bytes of U+3000..U+9FFF (CJK symbols, kana, ideographs) in UTF-8.
-_NOT_CJK_LEAD = bytes(b for b in range(256) if not 0xE3 <= b <= 0xE9)
+_CJK_LEADS = [bytes([b]) for b in range(0xE3, 0xEA)]
 
 
 def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
     data = data.translate(None, _CONTROL_BYTES)
     if not data.strip():
         return None, False
-    cjk = not data.isascii() and bool(data.translate(None, _NOT_CJK_LEAD))
+    cjk = not data.isascii() and any(lead in data for lead in _CJK_LEADS)
     parser = _parser()
     root = etree.fromstring(data, parser)
     if parser.error_log.filter_from_fatals():
