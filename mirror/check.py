@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from segno.consts import ECC, GALIOS_EXP, GALIOS_LOG, GEN_POLY
 
 from mirror.manifest import MANIFEST_PATH, Manifest
-from mirror.qr import _MASKS, _function_modules, qr_png
+from mirror.qr import MASKS, function_modules, qr_png
 
 # Kinds of problem, in the order a report lists them.
 KINDS = (
@@ -877,8 +877,8 @@ def _data_order(version: int, mask: int) -> tuple[Callable[[str], tuple[str, ...
     """A getter of the data modules of a symbol (given as its rows joined) in reading order,
     their number, and the mask over them as an integer."""
     size = 17 + 4 * version
-    function = _function_modules(version)
-    masked = _MASKS[mask]
+    function = function_modules(version)
+    masked = MASKS[mask]
     order, mask_bits = [], []
     right = size - 1
     while right >= 1:

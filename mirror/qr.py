@@ -23,7 +23,7 @@ DEFAULT_SCALE = 5  # pixels per module: ~165-225 px for a short-to-typical URL
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _EC_BITS = {"L": 0b01, "M": 0b00, "Q": 0b11, "H": 0b10}
-_MASKS = (
+MASKS = (
     lambda i, j: (i + j) % 2 == 0,
     lambda i, j: i % 2 == 0,
     lambda i, j: j % 3 == 0,
@@ -108,11 +108,11 @@ class _Layout:
         size = 17 + 4 * version
         self.size = size
         self.stride = stride = size + 2 * QUIET_ZONE
-        function = _function_modules(version)
+        function = function_modules(version)
         fmt = _format_modules(size, error)
         self.overlays: list[int] = []
         self.overlays_t: list[int] = []
-        for k, mask in enumerate(_MASKS):
+        for k, mask in enumerate(MASKS):
             cells = {
                 (i, j)
                 for i in range(size)
@@ -171,7 +171,7 @@ def _alignment_centres(version: int) -> list[int]:
     return [6] + [size - 7 - step * k for k in range(count - 2, -1, -1)]
 
 
-def _function_modules(version: int) -> set[tuple[int, int]]:
+def function_modules(version: int) -> set[tuple[int, int]]:
     """Modules that are not data: finders, separators, timing, alignment, format, version."""
     size = 17 + 4 * version
     cells: set[tuple[int, int]] = set()
