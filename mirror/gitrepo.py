@@ -400,9 +400,8 @@ class MirrorRepo:
             self._lock_depth += 1
             return
         path = self._git_dir / LOCK_NAME
-        fd = os.open(
-            path, os.O_RDWR | os.O_CREAT, 0o644
-        )  # non-inheritable: git children don't keep it
+        # Python opens it non-inheritable: the git processes we start cannot keep it locked.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + max(0.0, timeout)
         delay = 0.02
         while True:
