@@ -11,6 +11,7 @@ __all__ = [
     "normalize_charset",
     "charset_from_content_type",
     "sniff_binary",
+    "garbled_share",
 ]
 
 # WHATWG Encoding Standard: legacy labels are read as their supersets, because
@@ -358,6 +359,21 @@ def sniff_binary(content: bytes) -> str | None:
     if sample and sample.count(0) > len(sample) * _NUL_SHARE and not _is_wide_text(sample):
         return "binary data"
     return None
+
+
+# What decoded text never holds but decoded binary is full of: C0 controls
+# other than tab, newlines and form feed; DEL and C1 controls; U+FFFD.
+_GARBLED = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
+def garbled_share(text: str, sample: int = 8192) -> float:
+    """The share of the first `sample` characters of decoded `text` that are controls or U+FFFD.
+
+    Real pages, whatever their language, score about 0; binary data with no
+    known magic number (an undecoded brotli body, say) about 0.5.
+    """
+    head = text[:sample]
+    return len(_GARBLED.findall(head)) / len(head) if head else 0.0
 
 
 def decode_html(

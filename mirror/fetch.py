@@ -26,7 +26,7 @@ from urllib3 import HTTPResponse
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from mirror.encoding import decode_html, decode_text, sniff_binary
+from mirror.encoding import decode_html, decode_text, garbled_share, sniff_binary
 from mirror.model import Fetched, FetchSettings
 from mirror.netpolicy import RefusedURL, UnresolvableHost, check_address, check_url
 
@@ -53,9 +53,14 @@ _CHUNK = 64 * 1024
 _BINARY_TYPES = re.compile(
     r"\s*(image|audio|video|font)/|\s*application/(octet-stream|pdf|zip|gzip|wasm)\b", re.IGNORECASE
 )
+# Above this share of control and replacement characters, "text" is binary data.
+_GARBLED_SHARE = 0.1
 _XML_TYPES = re.compile(r"[/+]xml\b|\brss\b|\batom\b", re.IGNORECASE)
 # ASCII digits only: str.isdigit() also takes "²", which int() and float() refuse.
 _DIGITS = re.compile(r"[0-9]+")
+
+# What urllib3 decompresses here (brotli and zstd only with their optional modules).
+_DECODED_CODINGS = frozenset(["identity", *HTTPResponse.CONTENT_DECODERS])
 
 K = TypeVar("K")
 
@@ -518,7 +523,8 @@ class Fetcher:
         MP4...) or is full of NUL bytes also comes back with empty `text`,
         whatever its Content-Type. With `expect="html"` (a page is wanted), such
         a body raises NotHTML instead: "URL: not an HTML page (looks like
-        image/png)".
+        image/png)"; so does a binary Content-Type, and text that decodes to
+        over 10% control or replacement characters.
         """
         if expect not in (None, "html"):
             raise ValueError(f"expect must be None or 'html', not {expect!r}")
@@ -576,6 +582,16 @@ class Fetcher:
                 decode_text if content_type and _XML_TYPES.search(content_type) else decode_html
             )
             text, codec = decode(reply.content, content_type, encoding)
+            share = garbled_share(text) if expect == "html" else 0.0
+            if share > _GARBLED_SHARE:
+                clue = (
+                    f"looks like binary data: {share:.0%} of it decodes, as {codec},"
+                    " to control or replacement characters"
+                )
+                coding = reply.headers.get("Content-Encoding", "").strip().lower()
+                if coding and coding not in _DECODED_CODINGS:
+                    clue += f"; Content-Encoding {coding} is not supported"
+                raise NotHTML(url, "binary data", f"not an HTML page ({clue}){where}")
         return Fetched(
             url=url,
             final_url=current,

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from mirror.encoding import decode_html, decode_text, normalize_charset, sniff_binary
+from mirror.encoding import (
+    decode_html,
+    decode_text,
+    garbled_share,
+    normalize_charset,
+    sniff_binary,
+)
 from mirror.fetch import Fetcher
 from mirror.model import FetchSettings
 
@@ -237,7 +243,16 @@ def test_decode_never_raises(content: bytes, header: str | None) -> None:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_no_page_of_the_matrix_is_taken_for_binary(name: str) -> None:
-    assert sniff_binary(CASES[name][0]) is None
+    body, content_type, _, _ = CASES[name]
+    assert sniff_binary(body) is None
+    assert garbled_share(decode_html(body, content_type)[0]) == 0.0
+
+
+def test_binary_decoded_as_text_is_mostly_garbled() -> None:
+    noise = bytes(range(256)) * 20
+    assert garbled_share(decode_html(noise, "text/html")[0]) > 0.3
+    assert garbled_share(decode_html(noise, "text/html; charset=gbk")[0]) > 0.1
+    assert garbled_share("") == 0.0
 
 
 @pytest.mark.parametrize(

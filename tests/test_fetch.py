@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import re
 import shutil
 import socket
@@ -813,7 +814,6 @@ def test_binary_content_type_is_not_an_html_page(server: Loopback) -> None:
         "<!doctype html><p>Plain page, ça va, 中文</p>".encode(),
         "<html><p>UTF-16 page 中文</p></html>".encode("utf-16-le") * 20,
         b"\xff\xfe" + "<html><p>UTF-16 with a BOM</p></html>".encode("utf-16-le"),
-        "<html><p>UTF-32 page</p></html>".encode("utf-32-be") * 10,
         "<p>GBK 新闻</p>".encode("gbk"),
         b"",
     ],
@@ -824,6 +824,23 @@ def test_text_pages_pass_the_html_check(server: Loopback, body: bytes) -> None:
         page = f.get(server.url("/p"), expect="html")
     assert page.content == body
     assert bool(page.text) == bool(body)
+
+
+def test_undecodable_body_is_not_an_html_page(server: Loopback) -> None:
+    # Brotli has no magic number, and requests cannot decode it without the brotli module.
+    noise = random.Random(7).randbytes(6000)
+    headers = {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "br"}
+    server.routes["/br"] = lambda h: reply(h, 200, noise, headers)
+    with fetcher() as f:
+        with pytest.raises(NotHTML) as caught:
+            f.get(server.url("/br"), expect="html")
+        assert caught.value.media_type == "binary data"
+        assert re.fullmatch(
+            r".*: not an HTML page \(looks like binary data: \d+% of it decodes, as utf-8, to control"
+            r" or replacement characters; Content-Encoding br is not supported\)",
+            str(caught.value),
+        )
+        assert f.get(server.url("/br")).content == noise  # not asked for a page: no check
 
 
 def test_images_keep_working_without_expect(server: Loopback) -> None:
