@@ -81,7 +81,6 @@ _DELIMS = {
 }
 
 # ------------------------------------------------------------------ characters
-_WS_RUN = re.compile(r"[ \t\n\r\f]+")
 # Han, kana, CJK symbols and fullwidth forms: scripts written without spaces,
 # where a source line break is not a space.  Hangul uses spaces, so it is out.
 _CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
@@ -174,7 +173,6 @@ def _has_special(t: str) -> bool:
             or "&" in t or "!" in t or "~" in t or "|" in t)
 
 
-_SPECIAL = re.compile(r"[\\`*_~\[\]<&|!]")
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
 _DELIM_RUN = re.compile(r"\*+|_+|~+")
 _HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
