@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import statistics
 import sys
 import time
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:<{width}} " + " ".join(f"{times[n][i]:>16.2f}" for n in extractors))
         print("-" * len(header))
     for label, fn in (("mean", statistics.mean), ("median", statistics.median),
-                      ("p95", lambda v: sorted(v)[int(len(v) * 0.95) - 1]), ("max", max),
+                      ("p95", lambda v: sorted(v)[max(0, math.ceil(len(v) * 0.95) - 1)]), ("max", max),
                       ("total", sum)):
         print(f"{label:<{width}} " + " ".join(f"{fn(times[n]):>16.2f}" for n in extractors))
     print(f"{len(pages)} pages, best of {args.rounds} runs each, ms per page (extraction + conversion)")
