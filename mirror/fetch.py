@@ -43,6 +43,7 @@ __all__ = [
     "RefusedURL",
     "LocalSiteAdapter",
     "MAX_REDIRECTS",
+    "one_line",
 ]
 
 MAX_REDIRECTS = 10
@@ -65,13 +66,25 @@ _DECODED_CODINGS = frozenset(["identity", *HTTPResponse.CONTENT_DECODERS])
 K = TypeVar("K")
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters and lone surrogates escaped (ESC becomes "\\x1b").
+
+    Messages carry what servers sent (a reason phrase, a Location); printed
+    raw, an escape sequence would rewrite the user's terminal.
+    """
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 class FetchError(Exception):
     """A URL could not be fetched; str() is one line: the URL, then what went wrong."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
         self.url = url
-        self.reason = reason
+        self.reason = one_line(reason)
+        super().__init__(f"{one_line(url)}: {self.reason}")
 
 
 class FetchRefused(FetchError):

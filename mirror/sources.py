@@ -17,7 +17,7 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from mirror.encoding import decode_html, sniff_binary
-from mirror.fetch import Fetcher, FetchError
+from mirror.fetch import Fetcher, FetchError, one_line
 from mirror.model import Entry, SourceProfile
 
 __all__ = [
@@ -50,6 +50,9 @@ _ALLOWED_CONTROLS = frozenset((0x9, 0xA, 0xD))
 
 class SourceError(Exception):
     """A source could not be read at all; the message names the source and the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))  # it quotes what servers and parsers said
 
 
 def entries(

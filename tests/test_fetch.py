@@ -231,6 +231,18 @@ def test_non_ascii_digits_in_headers_are_not_numbers(server: Loopback, header: s
             assert server.hits["/p"] == 2  # an unreadable Retry-After: the usual backoff
 
 
+def test_control_characters_from_the_server_never_reach_the_message(server: Loopback) -> None:
+    # A reason phrase is the server's to choose; printed raw, ESC sequences drive the terminal.
+    server.routes["/p"] = lambda h: h.wfile.write(
+        b"HTTP/1.0 404 Gone\x1b]0;owned\x07\x1b[2J\x85 away\r\nContent-Length: 0\r\n\r\n"
+    )
+    with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
+        f.get(server.url("/p"))
+    message = str(caught.value)
+    assert message == f"{server.url('/p')}: HTTP 404 Gone\\x1b]0;owned\\x07\\x1b[2J\\x85 away"
+    assert message.isprintable() and caught.value.reason.isprintable()
+
+
 def test_http_error_status_has_a_one_line_message(server: Loopback) -> None:
     with fetcher() as f, pytest.raises(HTTPStatusError) as caught:
         f.get(server.url("/missing"))

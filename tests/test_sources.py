@@ -9,6 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from pytest_httpserver import HTTPServer
+from support.rawsite import RawSite, head
 
 from mirror.fetch import Fetcher
 from mirror.model import FetchSettings, SourceProfile
@@ -133,6 +134,19 @@ def test_image_served_as_the_feed_is_named(
     with pytest.raises(SourceError) as caught:
         entries(profile("feed", url=url), fetcher)
     assert str(caught.value) == f"source 'news': {url} is not a readable feed (looks like image/png)"
+
+
+def test_source_errors_are_printable_one_liners(fetcher: Fetcher) -> None:
+    # The redirect target, quoted in the message, is the server's to choose, bytes and all.
+    with RawSite() as site:
+        feed = site.route(
+            "/feed.xml",
+            lambda conn, req: conn.sendall(head(302, {"Location": "/gone\x1b]0;owned\x07.xml"})),
+        )
+        with pytest.raises(SourceError) as caught:
+            entries(profile("feed", url=feed), fetcher)
+    message = str(caught.value)
+    assert message.isprintable() and "redirected to" in message and "\\x1b]0;owned" in message
 
 
 def test_feed_that_cannot_be_fetched_names_the_source(
