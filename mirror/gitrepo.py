@@ -47,7 +47,7 @@ ATTRIBUTES_HEADER = "# Written by mirror: how concurrent runs merge. Keep these 
 # the manifest is sorted JSON lines, so keeping both sides' lines loses nothing; derived files
 # keep the upstream side and are regenerated from the merged manifest by `after_rebase`.
 ATTRIBUTES = (
-    "/.mirror/*.jsonl merge=union",
+    "/.mirror/*.jsonl merge=union text eol=lf",
     "/README.md merge=mirror-ours",
     "/indexes/*.md merge=mirror-ours",
     "/.gitattributes merge=union",
@@ -244,10 +244,19 @@ class MirrorRepo:
                 raise GitError(f"{path}: not a git repository (clone the mirror repo there first)")
             path.mkdir(parents=True, exist_ok=True)
             _run(path, "init", "-q", f"--initial-branch={branch}")
-        try:
-            repo = git.Repo(path)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise GitError(f"{path}: not a git repository ({exc})") from exc
+        repo = None
+        for attempt in range(5):
+            try:
+                repo = git.Repo(path)
+                break
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+                # An incomplete .git: another first run's `git init` still under way, or one that
+                # was killed. `git init` on it is idempotent and completes it.
+                if not create or attempt == 4:
+                    raise GitError(f"{path}: not a git repository ({exc})") from exc
+                time.sleep(0.05 * (attempt + 1))
+                _run(path, "init", "-q", f"--initial-branch={branch}")
+        assert repo is not None
         if repo.bare or not repo.working_tree_dir:
             repo.close()
             raise GitError(f"{path}: a bare repository; mirror needs a clone with a work tree")
