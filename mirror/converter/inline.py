@@ -441,13 +441,18 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     return segs
 
 
-_WS_TO_SPACE = str.maketrans("\t\n\r\f", "    ")
-
-
 def _collapse_ws(text: str) -> str:
     """Runs of ASCII whitespace as one space (str methods: much faster than a regex here)."""
-    if "\n" in text or "\t" in text or "\r" in text or "\f" in text:
-        text = text.translate(_WS_TO_SPACE)
+    # (str.replace is fast on any string; str.translate is slow once the
+    # text is not ASCII)
+    if "\n" in text:
+        text = text.replace("\n", " ")
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    if "\r" in text:
+        text = text.replace("\r", " ")
+    if "\f" in text:
+        text = text.replace("\f", " ")
     while "  " in text:
         text = text.replace("  ", " ")
     return text
