@@ -465,23 +465,30 @@ _CJK_BREAK = re.compile(rf"(?<=[{_CJK_CHARS}])[ \t\r\f]*\n[ \t\n\r\f]*(?=[{_CJK_
 def _serialize(segs: list, mode: int) -> str:
     n = len(segs)
     # Whole-run facts that decide escaping.
-    if n == 1:
-        flat = segs[0][1] if segs[0][0] == _T else ""
-        raw_ticks = 0
-    else:
-        flat = "".join([s[1] for s in segs if s[0] == _T])
-        raw_ticks = sum(s[1].count("`") for s in segs if s[0] == _R)
-    brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
-    backticks = "`" in flat and (flat.count("`") + raw_ticks) > 1
-    cell = mode == CELL
+    flat = (segs[0][1] if segs[0][0] == _T else "") if n == 1 else (
+        "".join([s[1] for s in segs if s[0] == _T]))
     # most runs hold no character that could need a backslash at all
     specials = _has_special(flat)
-    # A delimiter character that occurs once in the text cannot pair with
-    # another; it stays unescaped and the spans here do not use it.
-    # ('*' only when no span here wants it, so emphasis keeps its usual form)
-    lone = "".join(c for c in "*_~" if c in flat and flat.count(c) == 1)
-    if "*" in lone and any(s[0] == _O and s[1].kind in ("em", "strong") for s in segs):
-        lone = lone.replace("*", "")
+    cell = mode == CELL
+    brackets_anywhere = backticks = False
+    lone = ""
+    if specials:
+        brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
+        if "`" in flat:
+            ticks = flat.count("`")
+            if ticks == 1 and n > 1:
+                ticks += sum(s[1].count("`") for s in segs if s[0] == _R)
+            backticks = ticks > 1
+        # A delimiter character that occurs once in the text cannot pair with
+        # another; it stays unescaped and the spans here do not use it.
+        # ('*' only when no span here wants it, so emphasis keeps its usual form)
+        if "*" in flat and flat.count("*") == 1 and not any(
+                s[0] == _O and s[1].kind in ("em", "strong") for s in segs):
+            lone += "*"
+        if "_" in flat and flat.count("_") == 1:
+            lone += "_"
+        if "~" in flat and flat.count("~") == 1:
+            lone += "~"
 
     # Finals: the output string of each segment.  Emphasis delimiters are
     # decided last, so they can look at their real neighbours; until then
