@@ -35,6 +35,7 @@ FEED_ACCEPT = (
 )
 _HEAD_BYTES = 64 * 1024
 _TAG = re.compile(r"<[^>]*>")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY[^>]*>", re.IGNORECASE)
 # Numeric character references that may name no XML character: one or two
@@ -96,7 +97,8 @@ def _web_url(href: str | None, base: str) -> str | None:
 def _clean_title(text: str | None) -> str | None:
     if not text:
         return None
-    text = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    # Controls (raw in a loose feed, or escaped twice) have no place in a title.
+    text = " ".join(_CONTROLS.sub(" ", html.unescape(_TAG.sub(" ", text))).split())
     return text or None
 
 

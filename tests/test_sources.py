@@ -198,6 +198,14 @@ def test_feed_with_references_to_no_character_is_read(
     assert found[0].title == "First " + "\ufffd" * 7 + "A中文"
 
 
+def test_controls_in_titles_are_dropped(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    # Raw controls make the feed ill-formed, so feedparser's loose parser passes them through.
+    title = "Mayor\x01 &amp;#x7f;speaks\x1b[2J \x7f today"
+    feed = RSS2.replace("First &amp; foremost", title)
+    url = serve(httpserver, "/feed.xml", feed.encode("utf-8"), "application/rss+xml")
+    assert entries(profile("feed", url=url), fetcher)[0].title == "Mayor speaks [2J today"
+
+
 def test_a_crash_inside_feedparser_is_a_source_error(
     httpserver: HTTPServer, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
