@@ -19,6 +19,10 @@ from mirror.render import Renderer
 from mirror.rewrite import rewrite_links
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
+# Inputs holding these are skipped, to look past bugs already filed (FUZZ_AVOID="<dl,{" sets the list).
+# "<dl": F10, and control-character references: F11, in /work/notes/findings.md, each pinned by a
+# strict xfail in test_hostile; drop them from the default once fixed.
+AVOID = [a.lower() for a in os.environ.get("FUZZ_AVOID", "<dl,&#x04;,&#x1f;,&#xfffe;").split(",") if a]
 FUZZ = settings(
     max_examples=EXAMPLES or 200,
     deadline=5000,  # ms per example, a backstop: `timed` holds each call to BOUND
@@ -44,7 +48,8 @@ ATTRS = [
     "href", "src", "srcset", "data-src", "data-original", "alt", "title", "class", "id", "style",
     "onclick", "onload", "onerror", "onmouseover", "ONFOCUS", "colspan", "rowspan", "align", "action",
     "formaction", "xlink:href", "poster", "background", "lang", "dir", "width", "open", "start",
-    "value", "type", "content", "http-equiv", "rel", "name", "datetime", "srcdoc",
+    "value", "type", "content", "http-equiv", "rel", "name", "datetime", "srcdoc", "{cript", "{x}y",
+    "a{b", "}",
 ]
 URLS = [
     "javascript:alert(1)", "JaVaScRiPt:alert(1)", "jav&#x09;ascript:alert(1)", "jav&#x0A;ascript:x",
@@ -56,7 +61,8 @@ URLS = [
     "../up.png", "#frag", "mailto:a@b.example", "tel:+1", "//proto.example/x", "http://[bad", "",
     " ", "https://ok.example/\" onmouseover=\"alert(1)", "https://ok.example/)](javascript:alert(1))",
     "https://ok.example/<script>", "file:///etc/passwd", "about:blank", "blob:https://x/1",
-    "x.png 1x, javascript:alert(1) 2x", "https://ok.example/中文 路径.png",
+    "x.png 1x, javascript:alert(1) 2x", "https://ok.example/中文 路径.png", "a&#x04;b.html",
+    "/p&#x1f;q", "&#xFFFE;", "https://ok.example/&#0;x",
 ]
 SNIPPETS = [
     "*", "**", "_", "`", "```", "~~~", "[", "]", "(", ")", "](", "<", ">", "&", "#", "# ", "|", "\\",
@@ -108,7 +114,11 @@ def elements(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return element()
 
 
-html_fragments = st.recursive(texts, elements, max_leaves=25)
+def _fresh(html: str) -> bool:
+    return not any(a in html.lower() for a in AVOID)
+
+
+html_fragments = st.recursive(texts, elements, max_leaves=25).filter(_fresh)
 
 
 @st.composite
