@@ -387,6 +387,13 @@ class Converter:
         self._blocks.append((kind, text))
 
     def _span(self, el, depth: int, opener: Open) -> None:  # type: ignore[no-untyped-def]
+        if len(el) == 0:  # text only, the common case: no walk needed
+            inl = self._inl
+            inl.append(opener)
+            if el.text:
+                inl.append(el.text)
+            inl.append(Close(opener))
+            return
         self._inl.append(opener)
         self._stack.append(opener)
         try:
@@ -459,6 +466,9 @@ class Converter:
                 return
         opener = Open("link", f"]({link_destination(url)}{link_title(title)})",
                       lambda: (_html_link(url, title, None), "</a>"))
+        if len(el) == 0:
+            self._span(el, depth, opener)
+            return
         self._in_link = True
         try:
             self._span(el, depth, opener)
