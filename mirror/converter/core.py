@@ -600,7 +600,11 @@ class Converter:
             if child.tag == "li":
                 if stray:
                     flush_stray()
-                items.append(self.render_blocks(child, depth + 1))
+                if len(child) == 0 and not self._stack:  # a text-only item
+                    para = render_inline([child.text], PARA, self._cjk) if child.text else ""
+                    items.append([(P, para)] if para and not para.isspace() else [])
+                else:
+                    items.append(self.render_blocks(child, depth + 1))
                 if not loose:
                     loose = any(c.tag == "p" for c in child)
                 if child.tail and child.tail.strip(_ASCII_WS):
