@@ -25,6 +25,7 @@ from mirror.config import parse_config
 from mirror.fsutil import safe_join
 from mirror.manifest import Manifest
 from mirror.publisher import Publisher, RunReport
+from mirror.rewrite import rewrite_links
 
 PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -303,6 +304,31 @@ def test_control_character_references_in_urls_do_not_lose_the_article(href: str)
     assert markdown_problems(article.markdown) == []
     # A control character cannot be in a CommonMark link destination: it must be percent-encoded.
     assert not any(ord(c) < 0x20 and c not in "\n" for c in article.markdown)
+
+
+@pytest.mark.xfail(strict=True, reason="converter/urls: unsafe schemes are a denylist; ms-msdt:, search-ms:, livescript:, jar:, intent: reach the page")
+@pytest.mark.parametrize("element", [
+    '<video src="ms-msdt:/id PCWDiagnostic /skip force"></video>',
+    '<a href="ms-msdt:/id PCWDiagnostic">link</a>',
+    '<a href="search-ms:query=x&amp;crumb=location:\\\\evil.example\\share">link</a>',
+    '<iframe src="livescript:alert(1)"></iframe>',
+    '<img src="jar:https://evil.example/x.jar!/a.png" alt="jar">',
+    '<a href="intent://x#Intent;scheme=http;end">link</a>',
+])
+def test_only_web_and_mail_schemes_reach_the_page(element: str) -> None:
+    from mirror import extract_article, html_to_markdown
+
+    def rewrite(root) -> None:  # type: ignore[no-untyped-def]
+        rewrite_links(root, "keep", page_url="https://site.example/news/a.html")
+
+    middle = f"<p>Words before {element} words after.</p>"
+    outputs = [html_to_markdown(f"<div>{middle}</div>", "https://site.example/news/a.html"),
+               extract_article(story("Schemes", middle), url="https://site.example/news/a.html").markdown,
+               extract_article(story("Schemes", middle), url="https://site.example/news/a.html",
+                               rewrite=rewrite).markdown]
+    for markdown in outputs:
+        for url in links_and_images(markdown):
+            assert re.match(r"(https?:|mailto:|tel:|#|/|\.)", url, re.IGNORECASE), (url, markdown)
 
 
 @pytest.mark.xfail(strict=True, reason="clean.clean_content: a kept attribute (title/alt) with a control character raises when the attributes are rebuilt")
