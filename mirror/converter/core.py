@@ -695,7 +695,9 @@ class Converter:
     def _pipe_table(self, rows, depth: int) -> str:  # type: ignore[no-untyped-def]
         lines = []
         for i, row in enumerate(rows):
-            cells = [self.render_inline_content(c, depth + 3, CELL).strip() for c in row.cells]
+            cells = [(render_inline([c.text], CELL, self._cjk) if c.text else "")
+                     if len(c) == 0 else self.render_inline_content(c, depth + 3, CELL).strip()
+                     for c in row.cells]
             lines.append("| " + " | ".join(cells) + " |")
             if i == 0:
                 lines.append("| " + " | ".join(column_alignment(c) for c in row.cells) + " |")
