@@ -13,7 +13,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from support.crash_runner import Runner
 from support.crash_site import (
     Site,
@@ -90,7 +89,6 @@ def test_two_publishes_on_one_repo_take_turns(tmp_path):
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 
 
-@pytest.mark.xfail(strict=True, reason="C3: an incomplete .git (a concurrent or killed first init) fails every run")
 def test_first_runs_at_once_on_a_new_repo_folder_both_succeed(tmp_path):
     """Two first runs on a folder that is not a repo yet. Which of them sees the other's `git init`
     half done is a race; it is made certain here by starting both while `.git` is still empty,

@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,8 @@ def _phase(repo: Path, remote: Path, head_before: str, status: int) -> str:
     """Where in the run the kill landed, judged from what it left."""
     if status == 0:
         return "finished"
+    if (repo / ".git" / "rebase-merge").exists() or (repo / ".git" / "rebase-apply").exists():
+        return "rebasing"  # HEAD is detached at the remote's commit: not "pushed"
     head = git(repo, "rev-parse", "-q", "--verify", "HEAD", check=False).strip()
     if head and head != head_before:
         pushed = git(remote, "rev-parse", "-q", "--verify", "main", check=False).strip()
@@ -138,15 +141,25 @@ class Bench:
         status, _ = self.publish(self.template)
         assert status == 0, (self.template / "run.out").read_text()
         assert git(remote, "rev-parse", "main").strip() == git(repo, "rev-parse", "HEAD").strip()
-        self.behind = root / "behind"
-        self.prepare(self.behind, "seeded")
-        other = root / "other"
-        git(root, "clone", "-q", str(self.behind / "remote.git"), str(other / "repo"))
-        write_config(other / "mirror.toml", repo=other / "repo", base=site.base, feeds=("other",),
-                     remote=self.behind / "remote.git")
-        status, _ = self.publish(other)
-        assert status == 0, (other / "run.out").read_text()
+        self._behind: Path | None = None
+        self._behind_lock = threading.Lock()
         site.feeds["news"] = list(range(1, ARTICLES + 1))
+
+    def behind(self) -> Path:
+        """The template pushed to, after the copy was taken, by another clone (made on first use)."""
+        with self._behind_lock:
+            if self._behind is None:
+                behind = self.root / "behind"
+                self.prepare(behind, "seeded")
+                other = self.root / "other"
+                git(self.root, "clone", "-q", str(behind / "remote.git"), str(other / "repo"))
+                write_config(other / "mirror.toml", repo=other / "repo", base=self.site.base,
+                             feeds=("other",), remote=behind / "remote.git")
+                status, _ = self.runner.run(["publish", "-c", str(other / "mirror.toml")], other,
+                                            other / "run.out")
+                assert status == 0, (other / "run.out").read_text()
+                self._behind = behind
+            return self._behind
 
     def _fresh(self, folder: Path) -> tuple[Path, Path]:
         folder.mkdir()
@@ -161,7 +174,7 @@ class Bench:
     def prepare(self, folder: Path, start: str) -> tuple[Path, Path]:
         if start == "empty":
             return self._fresh(folder)
-        shutil.copytree(self.behind if start == "behind" else self.template, folder, symlinks=True)
+        shutil.copytree(self.behind() if start == "behind" else self.template, folder, symlinks=True)
         repo, remote = folder / "repo", folder / "remote.git"
         git(repo, "remote", "set-url", "mirror", str(remote.absolute()))
         (remote / "pushing").unlink(missing_ok=True)  # the template's own push left it
@@ -183,6 +196,8 @@ class Bench:
 KNOWN: dict[str, re.Pattern[str]] = {
     "C4": re.compile(r"^indexes: missing \["),
 }
+# ... and the words of a run that a known finding stops.
+KNOWN_STUCK = {"C5": "would be overwritten by checkout"}
 
 
 def _unexplained(problems: list[str], hits: Counter[str]) -> list[str]:
@@ -223,6 +238,9 @@ def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Cou
         assert not torn, f"half-written files after the kill: {torn}\n{trial}"
     status, _ = bench.publish(folder, "final.out", runner)
     trial.log.append(f"final run: {(folder / 'final.out').read_text()[-3000:]}")
+    if status != 0 and KNOWN_STUCK["C5"] in (folder / "final.out").read_text():
+        hits["C5"] += 1  # the repo is stuck until the fix: nothing more to check in this trial
+        return trial
     assert status == 0, f"the run after the kill failed (exit {status})\n{trial}"
     expected = bench.expected | (bench.theirs if trial.start == "behind" else {})
     problems = _unexplained(mirror_problems(repo, expected, remote=remote), hits)
@@ -254,6 +272,7 @@ def test_publish_killed_at_random_points_recovers_on_the_next_run(tmp_path):
         full = max(seconds for _, seconds in runs)
         for folder in folders:
             assert not mirror_problems(folder / "repo", bench.expected, remote=folder / "remote.git")
+        bench.behind()  # made now: a runner serves one thread at a time, and the lanes use theirs
 
         def lane(j: int) -> list[Trial]:
             return [run_trial(bench, runners[j], Trial(n, start=("seeded", "behind", "empty", "seeded")[n % 4],
@@ -318,6 +337,32 @@ def test_kill_after_the_rebase_before_indexes_are_regenerated(tmp_path):
         repo, remote = bench.prepare(folder, "behind")
         proc = killed_at(folder, "import mirror.publisher\nmirror.publisher.Publisher._after_rebase = die")
         assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+        status, _ = bench.publish(folder, "final.out")
+        assert status == 0, (folder / "final.out").read_text()
+        assert mirror_problems(repo, bench.expected | bench.theirs, remote=remote) == []
+
+
+@pytest.mark.xfail(strict=True, reason="C5: a rebase killed while writing files leaves untracked files that make "
+                   "`rebase --abort` and the checkout fail; every later run exits 3")
+def test_rebase_killed_while_checking_out_its_files_is_recovered(tmp_path):
+    """The state a SIGKILL leaves in the middle of the push's rebase, while git writes the picked
+    commit's files (found by the random trials, made exact here): a rebase in progress, HEAD at the
+    remote's commit, this run's files in the work tree but not in the index (C5)."""
+    with serve(Site()) as site, Runner() as runner:
+        bench = Bench(tmp_path, site, runner)
+        folder = tmp_path / "t"
+        repo, remote = bench.prepare(folder, "behind")
+        status, _ = bench.runner.run(["publish", "-c", str(folder / "mirror.toml"), "--no-push"], folder,
+                                     folder / "commit.out")
+        assert status == 0, (folder / "commit.out").read_text()
+        ours = git(repo, "rev-parse", "HEAD").strip()
+        git(repo, "fetch", "-q", "mirror", "main")
+        # Stop the rebase before its pick, then write the pick's files as an interrupted checkout does.
+        git(repo, "-c", "sequence.editor=sed -i 1ibreak", "-c", "user.name=x", "-c", "user.email=x@x",
+            "rebase", "-q", "-i", "FETCH_HEAD")
+        git(repo, "checkout", ours, "--", ".")
+        git(repo, "reset", "-q")
+        assert (repo / ".git" / "rebase-merge").exists() and git(repo, "status", "--porcelain", "-uall")
         status, _ = bench.publish(folder, "final.out")
         assert status == 0, (folder / "final.out").read_text()
         assert mirror_problems(repo, bench.expected | bench.theirs, remote=remote) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -211,7 +212,8 @@ def add_remote(repo: Path, remote: Path) -> None:
     """Point the repo's `mirror` remote at `remote`, with receive-pack in a session of its own:
     killing a publish's process group then stops the client, not the server, as in CI."""
     git(repo, "remote", "add", "mirror", str(remote.absolute()))
-    git(repo, "config", "remote.mirror.receivepack", "setsid git-receive-pack")
+    if shutil.which("setsid"):  # util-linux; without it a group kill also stops the server side
+        git(repo, "config", "remote.mirror.receivepack", "setsid git-receive-pack")
 
 
 # ----------------------------------------------------------------------------- invariants
