@@ -43,6 +43,7 @@ from support.crash_site import (
     run_env,
     serve,
     title,
+    tree_files,
     write_config,
 )
 
@@ -53,6 +54,8 @@ ARTICLES = 30
 BASE = 20  # articles already published (and pushed) in a seeded repo
 OTHERS = (101, 102, 103)  # articles another clone pushed to a "behind" trial's remote
 PUSH_DELAY = 0.2  # seconds the remote's pre-receive hook takes: the window a push kill aims at
+REBASE_WINDOW = 0.15  # seconds after the rebase starts that a rebase kill may land (it takes ~0.1 s)
+AIMS = {1: "rebase", 3: "push", 7: "push"}  # by trial number % 8; the others are killed at random
 PNG_END = b"IEND\xaeB`\x82"
 
 
@@ -60,7 +63,7 @@ PNG_END = b"IEND\xaeB`\x82"
 class Trial:
     number: int
     start: str  # "seeded" | "behind" (the remote has a commit it lacks: its push rebases) | "empty"
-    aim: str  # "random" | "push"
+    aim: str  # "random" | "push" (in the remote's hook) | "rebase" (in the push's rebase)
     mode: str  # "process" (SIGKILL the publisher only) | "group" (SIGKILL its process group)
     kills: list[tuple[float, int, str]] = field(default_factory=list)  # (delay, status, phase)
     seconds: float = 0.0
@@ -92,11 +95,14 @@ def _kill(pid: int, mode: str) -> None:
 def torn_files(repo: Path) -> list[str]:
     """Files a reader would find half-written: what atomic writes must rule out at any instant."""
     torn = []
-    for path in repo.rglob("*"):
+    for path in tree_files(repo):
         rel = path.relative_to(repo)
-        if rel.parts[0] == ".git" or not path.is_file() or is_temp(path.name):
+        if is_temp(path.name):
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # an orphaned git child (the publisher alone was killed) moved it
+            continue
         if rel.parts[0] == "pages" and path.suffix == ".png" and not data.endswith(PNG_END):
             torn.append(str(rel))
         elif rel.parts[0] == "pages" and path.suffix == ".md":
@@ -227,6 +233,12 @@ def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Cou
             while not marker.exists() and _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.005)
             delay = rng.uniform(0, PUSH_DELAY)
+        elif trial.aim == "rebase" and k == 0:
+            deadline = time.monotonic() + 60
+            rebasing = repo / ".git" / "rebase-merge"
+            while not rebasing.exists() and _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            delay = rng.uniform(0, REBASE_WINDOW)
         else:
             delay = rng.uniform(0.0, full)
         time.sleep(delay)
@@ -276,7 +288,7 @@ def test_publish_killed_at_random_points_recovers_on_the_next_run(tmp_path):
 
         def lane(j: int) -> list[Trial]:
             return [run_trial(bench, runners[j], Trial(n, start=("seeded", "behind", "empty", "seeded")[n % 4],
-                                                          aim="push" if n % 4 == 3 else "random", mode=""),
+                                                          aim=AIMS.get(n % 8, "random"), mode=""),
                               full, hits)
                     for n in range(j, TRIALS, JOBS)]
 

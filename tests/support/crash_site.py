@@ -219,6 +219,16 @@ def add_remote(repo: Path, remote: Path) -> None:
 # ----------------------------------------------------------------------------- invariants
 
 
+def tree_files(repo: Path) -> list[Path]:
+    """Files of the work tree, .git left out (not walked: orphaned git processes may be changing it)."""
+    found = []
+    for folder, dirs, files in os.walk(repo):
+        if folder == str(repo):
+            dirs[:] = [d for d in dirs if d != ".git"]
+        found += [Path(folder) / f for f in files]
+    return found
+
+
 def is_temp(name: str) -> bool:
     """A temporary file of mirror's writers (fsutil, qr: `.<name>.<random>.tmp`; images: `.tmp-*.part`)."""
     return name.endswith(".tmp") or (name.startswith(".tmp-") and name.endswith(".part"))
@@ -253,7 +263,7 @@ def mirror_problems(repo: Path, expected: dict[str, str], *, remote: Path | None
             problems.append(f"leftover .git/{lock}")
     if (repo / ".git" / "rebase-merge").exists() or (repo / ".git" / "rebase-apply").exists():
         problems.append("a rebase is still in progress")
-    files = [p for p in repo.rglob("*") if ".git" not in p.relative_to(repo).parts[:1]]
+    files = tree_files(repo)
     problems += [f"temp file {p.relative_to(repo)}" for p in files if is_temp(p.name)]
     if status := git(repo, "status", "--porcelain", "--untracked-files=all"):
         problems.append(f"work tree not clean:\n{status}")
