@@ -398,3 +398,60 @@ def test_output_is_one_trailing_newline():
     md = html_to_markdown("<h1>T</h1><p>a</p><pre>x</pre>")
     assert md.endswith("\n") and not md.endswith("\n\n")
     assert not re.search(r"\n{3,}", md)
+
+
+# ---------------------------------------------------------------- raw HTML stays inert
+HTML_MD = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+HOSTILE_TEXT = "&lt;script&gt;alert(1)&lt;/script&gt; &lt;iframe src=x&gt; &lt;b onclick=alert(1)&gt;b&lt;/b&gt; &amp;lt;"
+
+
+def _active_markup(md: str) -> list[str]:
+    """Script, iframe and on* handlers in the HTML a renderer that passes raw HTML makes of `md`."""
+    root = lxml.html.fragment_fromstring(HTML_MD.render(md) or "<p></p>", create_parent="div")
+    found = [el.tag for el in root.iter() if el.tag in ("script", "iframe", "object", "embed")]
+    found += [f"{el.tag}@{name}" for el in root.iter() for name in el.attrib if name.lower().startswith("on")]
+    return found
+
+
+@pytest.mark.parametrize("html", [
+    f"<dl><div>{HOSTILE_TEXT}</div></dl>",
+    f"<dl>{HOSTILE_TEXT}<dt>t</dt><dd>d</dd>{HOSTILE_TEXT}</dl>",
+    f"<dl><div><dt>{HOSTILE_TEXT}</dt><dd>{HOSTILE_TEXT}</dd></div><span>{HOSTILE_TEXT}</span></dl>",
+    f"<dl><div><a href='https://ok.example/'>{HOSTILE_TEXT}</a></div></dl>",
+    f"<details><summary>{HOSTILE_TEXT}</summary>{HOSTILE_TEXT}<div>{HOSTILE_TEXT}</div></details>",
+    f"<table><tr><td colspan=2>{HOSTILE_TEXT}</td></tr><tr><td><u>{HOSTILE_TEXT}</u></td>"
+    f"<td><p>{HOSTILE_TEXT}</p><a href='/x'>{HOSTILE_TEXT}</a><code>{HOSTILE_TEXT}</code></td></tr></table>",
+    f"<table><tr><td><sup>{HOSTILE_TEXT}</sup><br><kbd>{HOSTILE_TEXT}</kbd></td><td><mark>x</mark></td></tr></table>",
+    f"<p><u>{HOSTILE_TEXT}</u> <mark>{HOSTILE_TEXT}</mark> <sub>{HOSTILE_TEXT}</sub><br><u>{HOSTILE_TEXT}</u></p>",
+    f"<figure><img src='https://ok.example/a.png' alt='&lt;script&gt;'><figcaption>{HOSTILE_TEXT}</figcaption></figure>",
+    f"<pre><a href='/x'>{HOSTILE_TEXT}</a>{HOSTILE_TEXT}</pre>",
+])
+def test_escaped_markup_in_raw_html_output_stays_text(html: str) -> None:
+    md = html_to_markdown(html, "https://site.example/a.html")
+    assert _active_markup(md) == [], md
+    visible = lxml.html.fragment_fromstring(HTML_MD.render(md), create_parent="div").text_content()
+    assert "<script>alert(1)</script>" in visible and "<iframe src=x>" in visible, md
+
+
+def test_dl_groups_keep_their_terms_and_definitions():
+    md = html_to_markdown("<dl><div><dt>Term</dt><dd>Meaning <b>here</b></dd></div>note</dl>")
+    root = lxml.html.fragment_fromstring(HTML_MD.render(md), create_parent="div")
+    assert root.find(".//dl/dt").text == "Term"
+    assert root.find(".//dl/dd/p/strong").text == "here"
+    assert "note" in root.text_content()
+
+
+@pytest.mark.parametrize("void", ["<wbr>", "<embed src='https://x.example/a.swf'>", "<source src='a.mp4'>",
+                                  "<track src='a.vtt'>", "<keygen>"])
+def test_text_after_elements_libxml2_thinks_are_not_void_is_kept(void: str) -> None:
+    md = html_to_markdown(f"<p>very{void}long <b>word</b> and more</p><p>next</p>")
+    out = text(render(md))
+    assert "long word and more" in out and out.endswith("next"), md
+    assert html_to_markdown("<p>very<wbr>long<wbr>word</p>") == "verylongword\n"
+
+
+def test_picture_sources_still_give_the_image():
+    md = html_to_markdown("<picture><source srcset='https://x.example/a.webp 2x'>"
+                          "<img src='data:image/gif;base64,R0lGOD' alt='pic'></picture> after")
+    assert md == "![pic](https://x.example/a.webp) after\n"

@@ -640,18 +640,44 @@ class Converter:
     def convert_dl(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._flush()
         parts = [rawhtml.start_tag("dl")]
-        for child in el:
-            tag = child.tag
-            if tag not in ("dt", "dd"):
-                if tag.__class__ is str:
-                    parts.append(join_blocks(self.render_blocks(child, depth + 1, content_only=False)))
-                continue
-            if tag == "dt":
-                text = _collapse(" ".join(child.itertext())).strip()
-                parts.append(f"<dt>{rawhtml.text(text)}</dt>")
-            else:
-                body = join_blocks(self.render_blocks(child, depth + 1))
-                parts.append(f"<dd>\n\n{body}\n\n</dd>" if body else "<dd></dd>")
+        stray: list = []  # text and elements other than dt/dd, rendered as Markdown
+
+        def flush_stray() -> None:
+            # Set apart by blank lines, so it is Markdown again and not part
+            # of the HTML block, where backslash escapes mean nothing.
+            body = join_blocks(self._render_nodes(stray, depth + 1))
+            stray.clear()
+            if body:
+                parts.append(f"\n{body}\n")
+
+        def add(container, level: int) -> None:  # type: ignore[no-untyped-def]
+            if container.text and container.text.strip(_ASCII_WS):
+                stray.append(container.text)
+            for child in container:
+                tag = child.tag
+                if tag == "dt" or tag == "dd":
+                    if stray:
+                        flush_stray()
+                    if tag == "dt":
+                        text = _collapse(" ".join(child.itertext())).strip()
+                        parts.append(f"<dt>{rawhtml.text(text)}</dt>")
+                    else:
+                        body = join_blocks(self.render_blocks(child, depth + 1))
+                        parts.append(f"<dd>\n\n{body}\n\n</dd>" if body else "<dd></dd>")
+                elif tag.__class__ is str and level < 4 and any(
+                        c.tag in ("dt", "dd") for c in child.iterchildren()):
+                    add(child, level + 1)  # a <div> grouping a term with its definitions
+                elif tag.__class__ is str:
+                    stray.append(child)
+                    continue  # its tail goes with it
+                if child.tail and child.tail.strip(_ASCII_WS):
+                    stray.append(child.tail)
+
+        add(el, 0)
+        if stray:
+            flush_stray()
+        if len(parts) == 1:
+            return  # nothing in it
         parts.append(rawhtml.end_tag("dl"))
         self._blocks.append((HTML, "\n".join(p for p in parts if p)))
 

@@ -65,7 +65,41 @@ def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
         # libxml2 gave up part-way (nesting too deep): everything after that
         # point would be lost, so build the tree without its limits.
         root = _DepthCappedBuilder().build(data.decode("utf-8"))
+    elif root is not None:
+        unnest_void_elements(root)
     return root, cjk
+
+
+# Void in HTML5 but not to libxml2, which nests what follows them inside them.
+_UNKNOWN_VOID = ("wbr", "embed", "source", "track", "keygen")
+
+
+def unnest_void_elements(root) -> None:  # type: ignore[no-untyped-def]
+    """Move what libxml2 nested inside void elements (<wbr>, <embed>, <source>...) to after them.
+
+    `<p>a<wbr>b</p>` parses as `<p>a<wbr>b</wbr></p>`: a converter that
+    drops <wbr> (or <embed>) would drop the rest of the paragraph with it.
+    Modifies `root` in place; order of text and elements is kept.
+    """
+    for el in list(root.iter(*_UNKNOWN_VOID)):
+        text = el.text
+        if not text and not len(el):
+            continue
+        if el.getparent() is None:
+            continue  # the root itself: nowhere to move its content
+        el.text = None
+        tail = el.tail
+        children = list(el)
+        if not children:
+            el.tail = text + (tail or "")
+            continue
+        el.tail = text
+        anchor = el
+        for child in children:
+            anchor.addnext(child)  # moves the child with its tail
+            anchor = child
+        if tail:
+            anchor.tail = (anchor.tail or "") + tail
 
 
 class _DepthCappedBuilder(_StdlibParser):
