@@ -455,3 +455,34 @@ def test_picture_sources_still_give_the_image():
     md = html_to_markdown("<picture><source srcset='https://x.example/a.webp 2x'>"
                           "<img src='data:image/gif;base64,R0lGOD' alt='pic'></picture> after")
     assert md == "![pic](https://x.example/a.webp) after\n"
+
+
+@pytest.mark.parametrize("html", [
+    '<video src="ms-msdt:/id PCWDiagnostic /skip force"></video>',
+    '<a href="search-ms:query=x&amp;crumb=location:\\\\evil.example\\share">link</a>',
+    '<iframe src="livescript:alert(1)"></iframe>',
+    '<img src="jar:https://evil.example/x.jar!/a.png" alt="jar">',
+    '<a href="intent://x#Intent;scheme=http;end">link</a>',
+    '<a href="java&#x09;script:alert(1)">link</a>',
+    '<a href="DATA:text/html,x">link</a>',
+])
+def test_only_web_and_mail_schemes_are_emitted(html: str) -> None:
+    md = html_to_markdown(f"<p>{html} and text</p>", "https://site.example/a.html")
+    root = render(md)
+    urls = [a.get("href") for a in root.iter("a")] + [i.get("src") for i in root.iter("img")]
+    assert urls == [], md
+    assert "and text" in md
+
+
+def test_web_mail_and_relative_urls_are_kept():
+    md = html_to_markdown('<p><a href="mailto:a@b.example">m</a> <a href="tel:+15551234">t</a> '
+                          '<a href="x.html">r</a> <a href="#s">f</a></p>', "https://site.example/n/a.html")
+    assert [a.get("href") for a in render(md).iter("a")] == [
+        "mailto:a@b.example", "tel:+15551234", "https://site.example/n/x.html", "#s"]
+
+
+def test_control_characters_in_urls_are_percent_encoded():
+    md = html_to_markdown('<p><a href="a&#x04;b">l</a> <img src="/p&#x1f;q.png" alt="i"></p>', "https://s.example/")
+    root = render(md)
+    assert root.find(".//a").get("href") == "https://s.example/a%04b"
+    assert root.find(".//img").get("src") == "https://s.example/p%1Fq.png"

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 # Browsers ignore ASCII whitespace and control characters inside a scheme,
 # so "java\nscript:" is as dangerous as "javascript:".
 _SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f]+")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
-_UNSAFE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "about", "blob"})
+# An allowlist: any other scheme may run code or an application on the
+# reader's machine (javascript:, data:, ms-msdt:, search-ms:, intent:, jar:...).
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 
 def is_safe_url(url: str) -> bool:
-    """False for URLs that run code or embed content (javascript:, vbscript:, data:, ...)."""
+    """True for web and mail URLs (http, https, mailto, tel) and relative ones; False for any other scheme."""
     if url.startswith(("http://", "https://", "/", "#")) and url.isprintable():
         return True
     m = _SCHEME.match(_SCHEME_NOISE.sub("", url))
-    return not (m and m.group(1).lower() in _UNSAFE_SCHEMES)
+    return not m or m.group(1).lower() in SAFE_SCHEMES
 
 
 def resolve_url(url: str | None, base_url: str | None) -> str | None:
@@ -37,4 +39,11 @@ def resolve_url(url: str | None, base_url: str | None) -> str | None:
             return None
         if not is_safe_url(url):
             return None
+    if not url.isprintable():
+        # CommonMark takes no control character in a destination: the link
+        # would show as text.  (Spaces are printable; destinations handle them.)
+        url = _CONTROLS.sub(lambda m: quote(m.group(), safe=""), url)
     return url
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
