@@ -66,6 +66,7 @@ class Site:
     feeds: dict[str, list[int]] = field(default_factory=dict)
     article_delay: float = 0.0
     gate: threading.Event = field(default_factory=threading.Event)  # articles wait while it is clear
+    gone: set[int] = field(default_factory=set)  # articles answered with 404
     log: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, path) of every request
     base: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,6 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif m := re.fullmatch(r"/news/(\d+)\.html", self.path):
             site.gate.wait(60)
             time.sleep(site.article_delay)
+            if int(m.group(1)) in site.gone:
+                return self._send(b"gone", "text/plain", 404)
             return self._send(article_html(int(m.group(1))).encode(), "text/html; charset=utf-8")
         elif m := re.fullmatch(r"/img/(\d+)\.png", self.path):
             return self._send(_PNG + m.group(1).encode(), "image/png")  # distinct bytes per image
