@@ -486,3 +486,15 @@ def test_control_characters_in_urls_are_percent_encoded():
     root = render(md)
     assert root.find(".//a").get("href") == "https://s.example/a%04b"
     assert root.find(".//img").get("src") == "https://s.example/p%1Fq.png"
+
+
+def test_backtick_in_link_text_and_destination_keeps_the_link():
+    root = render(html_to_markdown('<p><a href="https://x.example/a`b">one ` tick</a></p>'))
+    a = root.find(".//a")
+    assert a is not None and a.text == "one ` tick" and root.find(".//code") is None
+
+
+def test_blocks_in_a_pipe_cell_are_one_line_break_apart():
+    md = html_to_markdown("<table><tr><td><p>A</p>\n  <p>B</p></td><td>x</td></tr>"
+                          "<tr><td>1</td><td>2</td></tr></table>")
+    assert md.splitlines()[0] == "| A<br>B | x |"

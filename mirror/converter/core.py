@@ -417,12 +417,19 @@ class Converter:
 
     def _inline_block(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         """A block inside a one-line context: its content, set apart by line breaks."""
-        if self._inl and self._inl[-1] is not BR:
-            self._inl.append(BR)
+        self._break_once()
         if el.tag not in ("hr",):
             self.walk(el, depth)
-        if self._inl and self._inl[-1] is not BR:
-            self._inl.append(BR)
+        self._break_once()
+
+    def _break_once(self) -> None:
+        """A line break, unless the run already ends with one (white space aside)."""
+        inl = self._inl
+        i = len(inl) - 1
+        while i >= 0 and inl[i].__class__ is str and not inl[i].strip(_ASCII_WS):
+            i -= 1
+        if i >= 0 and inl[i] is not BR:
+            inl.append(BR)
 
     # ------------------------------------------------------------ inline
     def convert_br(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]

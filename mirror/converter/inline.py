@@ -477,7 +477,10 @@ def _serialize(segs: list, mode: int) -> str:
         if "`" in flat:
             ticks = flat.count("`")
             if ticks == 1 and n > 1:
-                ticks += sum(s[1].count("`") for s in segs if s[0] == _R)
+                # a backtick in a code span, autolink or link destination
+                # would pair with this one and swallow the markup between
+                ticks += sum(s[1].count("`") for s in segs if s[0] == _R) + sum(
+                    s[1].data.count("`") for s in segs if s[0] == _C and s[1].kind == "link")
             backticks = ticks > 1
         # A delimiter character that occurs once in the text cannot pair with
         # another; it stays unescaped and the spans here do not use it.
