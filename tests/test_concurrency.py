@@ -7,8 +7,10 @@ the repeated rounds) against a loopback site, into real repos with a bare remote
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 from support.crash_runner import Runner
 from support.crash_site import (
     Site,
+    add_remote,
     fsck_problems,
     git,
     init_bare,
@@ -144,6 +147,43 @@ def test_lock_timeout_leaves_the_first_run_and_the_repo_intact(tmp_path):
     assert first.returncode == 0 and summary(out1 + err1) == (30, 0, 0), out1 + err1
     assert len(site.requests(r"/news\.xml")) == 1 and articles_meanwhile <= 30
     assert mirror_problems(repo, {site.url(n): title(n) for n in range(1, 31)}) == []
+
+
+def test_run_killed_while_another_waits_for_its_lock_is_finished_by_the_waiting_one(tmp_path):
+    """A run SIGKILLed at a random point while a second run waits for the repo's lock: the lock
+    dies with it, and the second run alone leaves the repo complete, committed and pushed."""
+    rng = random.Random()
+    with serve(Site(feeds={"news": list(range(1, 31))})) as site, Runner() as first, Runner() as second:
+        expected = {site.url(n): title(n) for n in range(1, 31)}
+        for r in range(4):
+            folder = tmp_path / f"r{r}"
+            repo = folder / "repo"
+            repo.mkdir(parents=True)
+            git(repo, "init", "-q", "-b", "main")
+            remote = init_bare(folder / "remote.git")
+            add_remote(repo, remote)
+            config = write_config(folder / "mirror.toml", repo=repo, base=site.base, remote=remote)
+            args = ["publish", "-c", str(config)]
+            a = first.start(args, folder, folder / "a.out")
+            deadline = time.monotonic() + 60
+            while not opens_lock(a, repo) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            b = second.start(args, folder, folder / "b.out")
+            while not opens_lock(b, repo) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            delay = rng.uniform(0.0, 1.5)
+            time.sleep(delay)
+            mode = rng.choice(["process", "group"])
+            if mode == "process":
+                os.kill(a, signal.SIGKILL)  # its git children run on, orphaned
+            else:
+                os.killpg(a, signal.SIGKILL)
+            first.wait(a)
+            status = second.wait(b)
+            out = (folder / "b.out").read_text()
+            assert status == 0, f"round {r} ({mode} kill after {delay:.2f} s):\n{out}"
+            problems = mirror_problems(repo, expected, remote=remote)
+            assert problems == [], f"round {r} ({mode} kill after {delay:.2f} s):\n" + "\n".join(problems)
 
 
 ROUNDS = 3
