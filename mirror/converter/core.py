@@ -68,6 +68,16 @@ _DEST_NEEDS_ANGLE = re.compile(r"[ <>\n\t]")
 _URL_ESCAPABLE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
+def _autolinkable(url: str) -> bool:
+    """Whether `<url>` reads back as exactly `url` in every CommonMark parser.
+
+    Parsers disagree on character references inside autolinks (cmark
+    decodes `&copy;`, markdown-it keeps it), and backslashes are literal there.
+    """
+    return _AUTOLINK_URI.match(url) is not None and "\\" not in url and (
+        "&" not in url or _ENTITY_LIKE.search(url) is None)
+
+
 def _collapse(text: str) -> str:
     return _WS.sub(" ", text)
 
@@ -465,10 +475,10 @@ class Converter:
         title = el.get("title")
         if len(el) == 0 and not title:
             text = (el.text or "").strip()
-            if text and text == url and _AUTOLINK_URI.match(url) and "\\" not in url:
+            if text and text == url and _autolinkable(url):
                 self._inl.append(Raw(f"<{url}>", lambda: _html_link(url, None, text)))
                 return
-            if text and url == "mailto:" + text and _EMAIL.match(text):
+            if text and url == "mailto:" + text and _EMAIL.match(text) and "&" not in text:
                 self._inl.append(Raw(f"<{text}>", lambda: _html_link(url, None, text)))
                 return
         opener = Open("link", f"]({link_destination(url)}{link_title(title)})",
@@ -512,7 +522,7 @@ class Converter:
         if not url:
             return
         label = (el.get("title") or el.get("aria-label") or "").strip()
-        if not label and _AUTOLINK_URI.match(url) and "\\" not in url:
+        if not label and _autolinkable(url):
             # the address itself is the most useful label
             self._inl.append(Raw(f"<{url}>", lambda: _html_link(url, None, url)))
         else:
