@@ -401,6 +401,11 @@ class MirrorRepo:
             self._release()
 
     @property
+    def git_dir(self) -> Path:
+        """The repo's .git folder: a place for run state that is never committed."""
+        return self._git_dir
+
+    @property
     def locked(self) -> bool:
         return self._lock_depth > 0
 

@@ -38,6 +38,7 @@ from mirror.sources import SourceError, entries
 
 log = logging.getLogger(__name__)
 
+STALE_INDEXES = "mirror-indexes-stale"  # in .git/: a push was under way; rebuild indexes next run
 EXIT_NOT_PUSHED = 3  # also for a busy repo (lock timeout): nothing lost, run again later
 BATCH = 64  # entries fetched ahead of processing: bounds memory, keeps output order deterministic
 
@@ -152,16 +153,22 @@ class Publisher:
                 return report
             t = time.perf_counter()
             report.removed = self._retire(root, manifest)
-            if report.published or report.removed or not (root / "README.md").exists():
+            # A push killed between its rebase and regenerating the derived files leaves indexes
+            # that miss articles (they took the remote's side): the marker says "rebuild them".
+            stale = repo.git_dir / STALE_INDEXES
+            if report.published or report.removed or stale.exists() or not (root / "README.md").exists():
                 self.write_indexes(root, manifest)
             manifest.save(root)
+            self._drop_unrecorded(root, manifest)
             report.timings["write"] += time.perf_counter() - t
             t = time.perf_counter()
-            # Also commits what a killed run wrote but did not commit: nothing is lost.
+            # Also commits what a killed run wrote for articles it did publish: nothing is lost.
             report.commit = repo.commit(report.commit_message(), self.settings.author)
+            stale.unlink(missing_ok=True)
             if push if push is not None else bool(self.settings.remote):
                 # Pushed even with no new commit: an earlier run's push may have failed.
                 try:
+                    stale.touch()
                     result = repo.push(self.settings.remote or _origin_url(root),
                                        attempts=self.settings.push_attempts,
                                        after_rebase=lambda: self._after_rebase(root))
@@ -169,6 +176,8 @@ class Publisher:
                 except (PushError, ValueError) as exc:
                     # The commit stays; the next run pushes it (push is tried even with nothing new).
                     report.push_error = str(exc)
+                finally:
+                    stale.unlink(missing_ok=True)
             report.timings["git"] += time.perf_counter() - t
         return report
 
@@ -433,6 +442,24 @@ class Publisher:
                       for name, chans in sections],
             latest=[(_date(r), names.get(r.channel, r.channel), r.title, r.path) for r in latest],
         )
+
+    def _drop_unrecorded(self, root: Path, manifest: Manifest) -> None:
+        """Delete untracked pages, QR codes and images that no live record holds.
+
+        A killed run may have written the page of an article it never recorded; if that article
+        is not published again (it fails now, or left the feed), the file must not be committed.
+        """
+        live = {r.path for r in manifest if not r.removed}
+        live |= {p + ".png" for p in live}
+        live |= {a for r in manifest if not r.removed for a in r.assets}
+        out = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--others", "--exclude-standard", "-z", "--",
+             self.settings.pages_dir, self.settings.assets_dir],
+            capture_output=True, check=False)
+        for name in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if name and name not in live:
+                with contextlib.suppress(ValueError, OSError):
+                    safe_join(root, name).unlink()
 
     def _after_rebase(self, root: Path) -> None:
         # The union merge may leave duplicate or unsorted manifest lines: load, then save normalised.
