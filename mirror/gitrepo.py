@@ -480,7 +480,15 @@ class MirrorRepo:
                 if time.time() - lock.stat().st_mtime >= STALE_INDEX_LOCK_AGE:
                     lock.unlink()
         if self._rebase_in_progress():
-            self._git("rebase", "--abort", check=False)
+            if self._git("rebase", "--abort", check=False).returncode != 0:
+                # A rebase killed while writing files leaves untracked copies in the way of
+                # `--abort`. The branch ref never moves before a rebase finishes, so dropping the
+                # rebase state and forcing the tree back to the branch loses nothing committed.
+                self._git("rebase", "--quit", check=False)
+                if self._git("rev-parse", "-q", "--verify", f"refs/heads/{self._branch}",
+                             check=False).returncode == 0:
+                    self._git("checkout", "-q", "-f", self._branch)
+                    self._git("reset", "-q", "--hard", self._branch)
             self._switch_branch()
 
     # ----- commit ------------------------------------------------------------------------
