@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,15 @@ class Bench:
         self._behind_lock = threading.Lock()
         site.feeds["news"] = list(range(1, ARTICLES + 1))
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[tuple[Site, Runner]]:
+        """One test's use of the shared bench: the site is as it was made afterwards."""
+        try:
+            yield self.site, self.runner
+        finally:
+            self.site.gone.clear()
+            self.site.gate.set()
+
     def behind(self) -> Path:
         """The template pushed to, after the copy was taken, by another clone (made on first use)."""
         with self._behind_lock:
@@ -198,12 +208,10 @@ class Bench:
 
 # Problems a finding in /work/notes/findings.md explains: a trial that hits only these is reported as
 # an expected failure of the product until the fix lands (then the entry goes).
-# (C1, a killed write's temp file committed, was "^temp file " until it was fixed.)
-KNOWN: dict[str, re.Pattern[str]] = {
-    "C4": re.compile(r"^indexes: missing \["),
-}
-# ... and the words of a run that a known finding stops.
-KNOWN_STUCK = {"C5": "would be overwritten by checkout"}
+# None open now; C1 was r"^temp file ", C4 r"^indexes: missing \[" until they were fixed.
+KNOWN: dict[str, re.Pattern[str]] = {}
+# ... and the words of a run that an open finding stops (C5 was "would be overwritten by checkout").
+KNOWN_STUCK: dict[str, str] = {}
 
 
 def _unexplained(problems: list[str], hits: Counter[str]) -> list[str]:
@@ -215,6 +223,13 @@ def _unexplained(problems: list[str], hits: Counter[str]) -> list[str]:
         else:
             left.append(problem)
     return left
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    """The site, a pre-forked mirror and the template repos, made once for this module's tests."""
+    with serve(Site()) as site, Runner() as runner:
+        yield Bench(tmp_path_factory.mktemp("bench"), site, runner)
 
 
 def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Counter[str]) -> Trial:
@@ -250,8 +265,9 @@ def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Cou
         assert not torn, f"half-written files after the kill: {torn}\n{trial}"
     status, _ = bench.publish(folder, "final.out", runner)
     trial.log.append(f"final run: {(folder / 'final.out').read_text()[-3000:]}")
-    if status != 0 and KNOWN_STUCK["C5"] in (folder / "final.out").read_text():
-        hits["C5"] += 1  # the repo is stuck until the fix: nothing more to check in this trial
+    stuck = [f for f, words in KNOWN_STUCK.items() if words in (folder / "final.out").read_text()]
+    if status != 0 and stuck:
+        hits[stuck[0]] += 1  # the repo is stuck until the fix: nothing more to check in this trial
         return trial
     assert status == 0, f"the run after the kill failed (exit {status})\n{trial}"
     expected = bench.expected | (bench.theirs if trial.start == "behind" else {})
@@ -267,12 +283,11 @@ def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Cou
     return trial
 
 
-def test_publish_killed_at_random_points_recovers_on_the_next_run(tmp_path):
+def test_publish_killed_at_random_points_recovers_on_the_next_run(tmp_path, bench):
     started = time.monotonic()
     hits: Counter[str] = Counter()
-    with serve(Site()) as site, contextlib.ExitStack() as stack:
-        runners = [stack.enter_context(Runner()) for _ in range(JOBS)]
-        bench = Bench(tmp_path, site, runners[0])
+    with bench.session(), contextlib.ExitStack() as stack:
+        runners = [bench.runner] + [stack.enter_context(Runner()) for _ in range(JOBS - 1)]
         # Full runs of the new articles, unkilled and as many at once as the trials run, set the
         # range of kill delays.
         folders = [tmp_path / f"calibrate{j}" for j in range(JOBS)]
@@ -304,10 +319,9 @@ def test_publish_killed_at_random_points_recovers_on_the_next_run(tmp_path):
         pytest.xfail(f"every other check passed; known findings hit: {dict(hits)}")
 
 
-def test_temp_file_of_a_killed_write_is_never_committed(tmp_path):
+def test_temp_file_of_a_killed_write_is_never_committed(tmp_path, bench):
     """A publish SIGKILLed between writing a QR code's temp file and renaming it (C1)."""
-    with serve(Site()) as site, Runner() as runner:
-        bench = Bench(tmp_path, site, runner)
+    with bench.session() as (site, runner):
         folder = tmp_path / "t"
         repo, remote = bench.prepare(folder, "seeded")
         proc = killed_at(folder, "real = os.replace\n"
@@ -338,13 +352,10 @@ def killed_at(folder: Path, patch: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-c", script], env=run_env(), capture_output=True, check=False)
 
 
-@pytest.mark.xfail(strict=True, reason="C4: killed between a push's rebase and the index regeneration, "
-                   "the next run pushes indexes that miss the run's articles")
-def test_kill_after_the_rebase_before_indexes_are_regenerated(tmp_path):
+def test_kill_after_the_rebase_before_indexes_are_regenerated(tmp_path, bench):
     """A run whose push had to rebase (another clone pushed first), SIGKILLed right after the
     rebase, before indexes and README are rebuilt from the merged manifest (C4)."""
-    with serve(Site()) as site, Runner() as runner:
-        bench = Bench(tmp_path, site, runner)
+    with bench.session() as (site, runner):
         folder = tmp_path / "t"
         repo, remote = bench.prepare(folder, "behind")
         proc = killed_at(folder, "import mirror.publisher\nmirror.publisher.Publisher._after_rebase = die")
@@ -354,14 +365,11 @@ def test_kill_after_the_rebase_before_indexes_are_regenerated(tmp_path):
         assert mirror_problems(repo, bench.expected | bench.theirs, remote=remote) == []
 
 
-@pytest.mark.xfail(strict=True, reason="C5: a rebase killed while writing files leaves untracked files that make "
-                   "`rebase --abort` and the checkout fail; every later run exits 3")
-def test_rebase_killed_while_checking_out_its_files_is_recovered(tmp_path):
+def test_rebase_killed_while_checking_out_its_files_is_recovered(tmp_path, bench):
     """The state a SIGKILL leaves in the middle of the push's rebase, while git writes the picked
     commit's files (found by the random trials, made exact here): a rebase in progress, HEAD at the
     remote's commit, this run's files in the work tree but not in the index (C5)."""
-    with serve(Site()) as site, Runner() as runner:
-        bench = Bench(tmp_path, site, runner)
+    with bench.session() as (site, runner):
         folder = tmp_path / "t"
         repo, remote = bench.prepare(folder, "behind")
         status, _ = bench.runner.run(["publish", "-c", str(folder / "mirror.toml"), "--no-push"], folder,
@@ -380,13 +388,10 @@ def test_rebase_killed_while_checking_out_its_files_is_recovered(tmp_path):
         assert mirror_problems(repo, bench.expected | bench.theirs, remote=remote) == []
 
 
-@pytest.mark.xfail(strict=True, reason="C6: a killed run's page of an article that then fails is committed "
-                   "without a manifest record")
-def test_page_of_a_killed_run_whose_article_then_fails_is_not_committed(tmp_path):
+def test_page_of_a_killed_run_whose_article_then_fails_is_not_committed(tmp_path, bench):
     """A run killed after writing an article's page (before the manifest is saved); by the next run
     that article fails (404): its page must not be committed as a page without a record."""
-    with serve(Site()) as site, Runner() as runner:
-        bench = Bench(tmp_path, site, runner)
+    with bench.session() as (site, runner):
         folder = tmp_path / "t"
         repo, remote = bench.prepare(folder, "seeded")
         proc = killed_at(folder, "real = os.replace\n"
@@ -406,10 +411,9 @@ def test_page_of_a_killed_run_whose_article_then_fails_is_not_committed(tmp_path
 
 
 @pytest.mark.parametrize("mode", ["process", "group"])
-def test_kill_during_push_then_next_run_lands_the_same_commit_once(tmp_path, mode):
+def test_kill_during_push_then_next_run_lands_the_same_commit_once(tmp_path, bench, mode):
     """Killed while the remote runs its hook: the next run pushes (or finds pushed) one commit."""
-    with serve(Site()) as site, Runner() as runner:
-        bench = Bench(tmp_path, site, runner)
+    with bench.session() as (site, runner):
         folder = tmp_path / "t"
         repo, remote = bench.prepare(folder, "seeded")
         pid = bench.start(folder, "kill.out")
