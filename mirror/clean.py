@@ -334,6 +334,8 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                     if resolved is None:
                         continue
                     value = resolved
+                elif _NOT_XML.search(value):
+                    value = _NOT_XML.sub("", value)  # lxml refuses to set them back (F11)
                 kept.append((name, value))
             elif name == "class":
                 classes = [c for c in value.split() if CODE_CLASS.match(c)]
