@@ -334,6 +334,9 @@ def test_only_web_and_mail_schemes_reach_the_page(element: str) -> None:
     '<p>See <a href="javascript:alert(1)" title="a&#x04;b">this link</a> here.</p>',
     '<p>See <img alt="a&#x1f;b" src="/img/ok.png" onerror="alert(1)"> this link here.</p>',
     '<p>See <a href="/x.html" title="&#xFFFE;" onclick="alert(1)">this link</a> here.</p>',
+    # In text, once an element before it is dropped (its tail joins the parent's text).
+    '<p>See this link<img src="">&#x0e;after an empty image.</p>',
+    '<p>See this link<span class="ad">ad</span>&#x04;after an ad.</p>',
 ])
 def test_control_characters_in_kept_attributes_do_not_lose_the_article(middle: str) -> None:
     from mirror import extract_article
