@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -57,6 +58,36 @@ _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 __all__ = ["compile_selector", "extract_article", "extract_markdown", "parse_html"]
 
 
+# A character reference to what an XML tree cannot hold (C0 controls but tab/LF/CR, U+FFFE/F,
+# surrogates): the parser decodes it into the tree, and lxml then refuses to set that text
+# again when cleaning joins it with its neighbours. Attributes are cleaned where they are kept.
+_CHAR_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));?")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _forbidden(m: re.Match[str]) -> bool:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    return (code < 0x20 and code not in (9, 10, 13)) or code in (0xFFFE, 0xFFFF) or 0xD800 <= code <= 0xDFFF
+
+
+def _scrub_text(root: HtmlElement) -> None:
+    for el in root.iter():
+        if el.text and _NOT_XML.search(el.text):
+            el.text = _NOT_XML.sub("", el.text)
+        if el.tail and _NOT_XML.search(el.tail):
+            el.tail = _NOT_XML.sub("", el.tail)
+
+
+def _only_links(content: HtmlElement) -> bool:
+    """Whether the content is nothing but links: no image, and hardly any text outside links."""
+    if content.find(".//img") is not None:
+        return False
+    # Characters, not words: Chinese and Japanese text has no spaces between words.
+    text = len("".join("".join(content.itertext()).split()))
+    linked = sum(len("".join("".join(a.itertext()).split())) for a in content.iter("a"))
+    return text - linked < 20
+
+
 def parse_html(html: str) -> HtmlElement | None:
     """The page as an lxml tree, or None when there is nothing to parse. Never raises."""
     if not html:
@@ -70,6 +101,8 @@ def parse_html(html: str) -> HtmlElement | None:
         return None
     if not isinstance(root, HtmlElement):
         return None
+    if "&#" in html and any(_forbidden(m) for m in _CHAR_REF.finditer(html)):
+        _scrub_text(root)
     return root
 
 
@@ -218,6 +251,9 @@ def extract_article(
     images: list[str] = []
     if content is not None:
         clean_content(content, base_url, rules.remove, rules.remove_text)
+        if _only_links(content):
+            content = None  # an error page, a paywall stub or an app shell: its menu is no article
+    if content is not None:
         if rewrite is not None:
             rewrite(content)
         links, images = _collect_urls(content)

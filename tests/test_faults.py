@@ -423,7 +423,6 @@ def test_empty_body_is_reported(tmp_path: Path, site: RawSite) -> None:
     assert_contained(tmp_path, report, site, bad, r"empty|no article content")
 
 
-@pytest.mark.xfail(strict=True, reason="extract: a page with no article (only nav links) is published as its link list")
 def test_page_of_only_navigation_is_reported(tmp_path: Path, site: RawSite) -> None:
     html = "<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav><script>x()</script></body></html>"
     bad = site.route("/news/nav-only.html", page(html))
