@@ -79,13 +79,13 @@ def _scrub_text(root: HtmlElement) -> None:
 
 
 def _only_links(content: HtmlElement) -> bool:
-    """Whether the content is nothing but links: no image, and hardly any text outside links."""
+    """Whether the content is nothing but links (a menu): no image, hardly any text outside links."""
     if content.find(".//img") is not None:
         return False
     # Characters, not words: Chinese and Japanese text has no spaces between words.
     text = len("".join("".join(content.itertext()).split()))
-    linked = sum(len("".join("".join(a.itertext()).split())) for a in content.iter("a"))
-    return text - linked < 20
+    linked = sum(len("".join("".join(a.itertext()).split())) for a in content.iter("a") if a.get("href"))
+    return linked > 0 and text - linked < 20
 
 
 def parse_html(html: str) -> HtmlElement | None:
