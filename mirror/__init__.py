@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("mirror")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from mirror.converter import html_to_markdown
 
-from mirror.converter import html_to_markdown  # noqa: E402
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+    from mirror.model import Article, ExtractRules
+
+# The one place the version is written; pyproject.toml reads it from here (no metadata lookup at
+# start-up, which costs a CI run's nothing-new pass more than its work).
+__version__ = "0.1.0"
 
 
-def extract_article(html, url=None, rules=None, rewrite=None):  # type: ignore[no-untyped-def]
+def extract_article(
+    html: str | bytes,
+    url: str | None = None,
+    rules: ExtractRules | None = None,
+    rewrite: Callable[[HtmlElement], None] | None = None,
+) -> Article:
     """Extract an article from a page; see :func:`mirror.extract.extract_article`."""
     from mirror.extract import extract_article as _extract
 
