@@ -365,6 +365,9 @@ class PageLayout:
         self.repo_root = repo_root
         self._handed: dict[str, str] = {}  # normalised URL -> page path handed out this run
         self._handed_paths: set[str] = set()  # the same paths, lower-cased
+        # Lower-cased folder -> handed-out paths the manifest does not hold yet.
+        self._pending: dict[str, set[str]] = {}
+        self._first_open: dict[str, int] = {}  # month base folder -> first suffix not yet full
 
     def _taken(self, path: str) -> bool:
         return path.lower() in self._handed_paths or self.manifest.path_taken(path)
@@ -372,11 +375,12 @@ class PageLayout:
     def _pages_in(self, folder: str) -> int:
         # Handed-out paths count until the manifest records them, and then only there.
         folder = folder.lower()
-        pending = sum(
-            1 for path in self._handed.values()
-            if path.rpartition("/")[0].lower() == folder and not self.manifest.path_taken(path)
-        )
-        return self.manifest.folder_entries(folder) // 2 + pending
+        recorded = self.manifest.folder_entries(folder) // 2
+        pending = self._pending.get(folder)
+        if pending and recorded + len(pending) >= self.pages_per_folder:
+            # Recorded paths stop counting as pending; pruned only when the folder looks full.
+            pending.difference_update([p for p in pending if self.manifest.path_taken(p)])
+        return recorded + (len(pending) if pending else 0)
 
     def assign(
         self,
@@ -414,10 +418,12 @@ class PageLayout:
         if not is_safe_name(name):
             raise ValueError(f"page id {name!r} is not a portable file name")
         base = f"{self.pages_dir}/{channel}/{month}"
-        folder = next(
-            f for f in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2)))
-            if self._pages_in(f) < self.pages_per_folder
-        )
+        # Folders only fill up during a run: the search starts at the last one found open.
+        for n in itertools.count(self._first_open.get(base, 1)):
+            folder = base if n == 1 else f"{base}-{n}"
+            if self._pages_in(folder) < self.pages_per_folder:
+                break
+        self._first_open[base] = n
         # On a clash, a hash of the URL rather than "-2": two runs racing for a name then still
         # pick different paths, and the union-merged manifest stays consistent.
         hashed = f"{name}-{_url_hash(url)}"
@@ -426,6 +432,7 @@ class PageLayout:
         check_repo_path(path, self.repo_root)
         self._handed[key] = path
         self._handed_paths.add(path.lower())
+        self._pending.setdefault(folder.lower(), set()).add(path)
         return path
 
 
