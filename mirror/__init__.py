@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mirror.converter import html_to_markdown
-
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -15,6 +13,16 @@ if TYPE_CHECKING:
 # The one place the version is written; pyproject.toml reads it from here (no metadata lookup at
 # start-up, which costs a CI run's nothing-new pass more than its work).
 __version__ = "0.1.0"
+
+
+def html_to_markdown(html: str | bytes | HtmlElement, base_url: str | None = None) -> str:
+    """Convert HTML to GitHub-flavoured Markdown; see :func:`mirror.converter.html_to_markdown`.
+
+    Imported on first use: a run with nothing new never loads the converter.
+    """
+    from mirror.converter import html_to_markdown as _convert
+
+    return _convert(html, base_url)
 
 
 def extract_article(

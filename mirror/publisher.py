@@ -17,24 +17,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-
-import lxml.html
+from typing import TYPE_CHECKING
 
 from mirror.config import Config
 from mirror.encoding import decode_html
-from mirror.extract import extract_article
 from mirror.fetch import Fetcher, FetchError
 from mirror.fsutil import safe_join, write_atomic
 from mirror.gitrepo import MirrorRepo, PushError
-from mirror.images import ImageStore
 from mirror.manifest import Manifest, Record, iso
 from mirror.model import Article, Entry, Fetched, SourceProfile
 from mirror.paths import PageLayout, page_id, relative_path
-from mirror.qr import qr_png
-from mirror.render import Renderer, md_dest
 from mirror.rewrite import normalize_url, rewrite_links
 from mirror.shortener import CachedShortener, ShortenError, make_shortener, short_url_problem
 from mirror.sources import SourceError, entries
+
+if TYPE_CHECKING:
+    from mirror.images import ImageStore
+    from mirror.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +96,16 @@ class Publisher:
         self.settings = config.publisher
         self.now = now or datetime.now(UTC)
         self.progress = progress or (lambda what, advance, total: None)
-        self.renderer = Renderer(
+
+    @functools.cached_property
+    def renderer(self) -> Renderer:
+        # Built on first use: a run with nothing new never loads the templates (nor Jinja2).
+        from mirror.render import Renderer
+
+        return Renderer(
             language=self.settings.language,
             page_url=self.settings.page_url,
-            nav=[(n.title, n.href) for n in config.nav],
+            nav=[(n.title, n.href) for n in self.config.nav],
             templates=self.settings.templates,
         )
 
@@ -128,6 +133,8 @@ class Publisher:
                     _remove_stale_temp_files(repo.root)
                 root, manifest = repo.root, Manifest.load(repo.root)
             shortener = None if dry_run else self._shortener(manifest)
+            from mirror.images import ImageStore
+
             images = {} if dry_run else {
                 p.name: ImageStore(root, functools.partial(fetcher.get, max_bytes=p.image_max_bytes),
                                    assets_dir=self.settings.assets_dir, max_bytes=p.image_max_bytes,
@@ -282,6 +289,11 @@ class Publisher:
         images: ImageStore | None,
         report: RunReport,
     ) -> None:
+        import lxml.html
+
+        from mirror.extract import extract_article
+        from mirror.qr import qr_png
+
         timings = report.timings
         key = normalize_url(entry.url)
         old = manifest.get(key)
@@ -486,6 +498,8 @@ _MD_LINK = re.compile(r"\]\(([^()\s<>]+)\)")
 
 def _unlink_pages(text: str, page_dir: PurePosixPath, retired: dict[str, Record]) -> str:
     """Point links to retired pages (written relative to `page_dir`) at their original URLs."""
+
+    from mirror.render import md_dest
 
     def fix(m: re.Match[str]) -> str:
         target = m.group(1)
