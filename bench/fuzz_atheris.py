@@ -31,7 +31,7 @@ SEEDS = [
 ]
 
 
-# Failures already filed in /work/notes/findings.md, skipped so a campaign can look past them.
+# Failures already filed (docs/RELIABILITY.md), skipped so a campaign can look past them.
 KNOWN: dict[str, str] = {}  # F8 and F9 (control characters in URLs, "{" attribute names) are fixed
 
 

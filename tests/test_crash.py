@@ -206,7 +206,7 @@ class Bench:
         return runner.run(["publish", "-c", str(folder / "mirror.toml")], folder, folder / name)
 
 
-# Problems a finding in /work/notes/findings.md explains: a trial that hits only these is reported as
+# Problems a filed finding (docs/RELIABILITY.md) explains: a trial that hits only these is reported as
 # an expected failure of the product until the fix lands (then the entry goes).
 # None open now; C1 was r"^temp file ", C4 r"^indexes: missing \[" until they were fixed.
 KNOWN: dict[str, re.Pattern[str]] = {}

@@ -124,10 +124,10 @@ def test_urls_resolved_and_listed_in_order():
 
 
 def test_base_element_sets_the_base_url():
-    page = PAGE.replace("<head>", '<head><base href="https://cdn.example/root/">')
+    page = PAGE.replace("<head>", '<head><base href="https://cdn.example/base/">')
     article = extract_article(page, "https://gazette.example/news/2024/flood.html")
     assert article.images == ["https://cdn.example/img/barrier.jpg"]
-    assert article.links == ["https://cdn.example/root/reports/2023.html"]
+    assert article.links == ["https://cdn.example/base/reports/2023.html"]
 
 
 def test_rewrite_hook_sees_absolute_urls_and_its_changes_are_kept():
