@@ -102,12 +102,7 @@ class Publisher:
         # Built on first use: a run with nothing new never loads the templates (nor Jinja2).
         from mirror.render import Renderer
 
-        return Renderer(
-            language=self.settings.language,
-            page_url=self.settings.page_url,
-            nav=[(n.title, n.href) for n in self.config.nav],
-            templates=self.settings.templates,
-        )
+        return Renderer.for_config(self.config)
 
     # ------------------------------------------------------------------ entry points
     def publish(
@@ -376,12 +371,6 @@ class Publisher:
         report.published.append(Published(profile.channel, title, path, entry.url, updated=old is not None))
 
     # ------------------------------------------------------------------ indexes
-    def _channels(self) -> list[tuple[str, str]]:
-        seen: dict[str, str] = {}
-        for p in self.config.sources:
-            seen.setdefault(p.channel, p.channel_name)
-        return list(seen.items())
-
     def _retire(self, root: Path, manifest: Manifest) -> int:
         """Delete pages beyond `keep_pages` per channel (they stay in the manifest, never new again).
 
@@ -392,7 +381,7 @@ class Publisher:
         if keep <= 0:
             return 0
         retired: dict[str, Record] = {}
-        for channel, _ in self._channels():
+        for channel in self.config.channels:
             for rec in manifest.by_channel(channel)[keep:]:
                 retired[rec.path] = rec
         if not retired:
@@ -419,7 +408,7 @@ class Publisher:
         size = self.settings.index_page_size
         idx_dir = self.settings.indexes_dir
         counts: dict[str, int] = {}
-        for channel, channel_name in self._channels():
+        for channel, channel_name in self.config.channels.items():
             records = [r for r in manifest.by_channel(channel) if not r.removed]
             counts[channel] = len(records)
             pages = [records[i:i + size] for i in range(0, len(records), size)] or [[]]
@@ -440,7 +429,7 @@ class Publisher:
         write_atomic(safe_join(root, "README.md"), self._readme(manifest, counts), durable=False)
 
     def _readme(self, manifest: Manifest, counts: dict[str, int]) -> str:
-        names = dict(self._channels())
+        names = dict(self.config.channels)
         idx = self.settings.indexes_dir
         sections = [(s.name, list(s.channels)) for s in self.config.sections] or [
             (self.renderer.strings["channels"], list(names))
@@ -535,10 +524,3 @@ def _origin_url(root: Path) -> str:
     if out.returncode != 0 or not out.stdout.strip():
         raise ValueError("--push needs [publisher] remote in the config, or an `origin` remote in the repo")
     return out.stdout.strip()
-
-
-def publish(config: Config, **kwargs) -> RunReport:  # type: ignore[no-untyped-def]
-    """Publish what is new for `config`; see :meth:`Publisher.publish`."""
-    now = kwargs.pop("now", None)
-    progress = kwargs.pop("progress", None)
-    return Publisher(config, now=now, progress=progress).publish(**kwargs)

@@ -6,11 +6,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 import jinja2
 
 from mirror.paths import relative_path
+
+if TYPE_CHECKING:
+    from mirror.config import Config
 
 # Footer and index strings per language; the zh-CN ones are the legacy pages' wording.
 STRINGS: dict[str, dict[str, str]] = {
@@ -131,6 +135,13 @@ class Renderer:
         )
         self.env.filters.update(md_text=md_text, md_dest=md_dest)
         self.env.globals.update(md_link=md_link, s=self.strings)
+
+    @classmethod
+    def for_config(cls, config: Config) -> Renderer:
+        """The renderer a config describes: its language, page URL, nav bar and templates."""
+        settings = config.publisher
+        return cls(language=settings.language, page_url=settings.page_url,
+                   nav=[(n.title, n.href) for n in config.nav], templates=settings.templates)
 
     # ------------------------------------------------------------------ helpers
     def nav_items(self, from_dir: str, channel: str = "", channel_name: str = "") -> list[NavItem]:

@@ -54,12 +54,7 @@ def convert_one(
     article = extract_article(text, url=url, rules=profile.rules,
                               rewrite=lambda root: rewrite_links(root, "text" if profile.links == "text" else "keep"))
     settings = config.publisher if config else None
-    renderer = Renderer(
-        language=settings.language if settings else "en",
-        page_url=settings.page_url if settings else "",
-        nav=[(n.title, n.href) for n in config.nav] if config else (),
-        templates=settings.templates if settings else None,
-    )
+    renderer = Renderer.for_config(config) if config else Renderer(language="en")
     when = article.published or now or datetime.now(UTC)
     page_path = (f"{settings.pages_dir if settings else 'pages'}/{profile.channel}/"
                  f"{when.astimezone(UTC):%Y-%m}/{page_id(url or path.name)}.md")
