@@ -41,8 +41,12 @@ def parse_html(html: str | bytes):  # type: ignore[no-untyped-def]
 # UTF-8 these bytes never occur inside a multi-byte character, so deleting
 # them from the encoded bytes is safe (and much faster than a regex).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
-# Lead bytes of U+3000..U+9FFF (CJK symbols, kana, ideographs) in UTF-8.
-_CJK_LEADS = [bytes([b]) for b in range(0xE3, 0xEA)]
+# UTF-8 lead bytes of the CJK ranges the inline renderer knows: U+3000..U+9FFF
+# (symbols, kana, ideographs), U+2E80..U+2FFF (radicals) and U+F000..U+FFFF
+# (compatibility ideographs, fullwidth forms such as '，').  A false positive
+# only costs the slower line-break handling.
+_CJK_LEADS = [bytes([b]) for b in (*range(0xE3, 0xEA), 0xEF)] + [
+    bytes([0xE2, b]) for b in range(0xBA, 0xC0)]
 
 
 def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
