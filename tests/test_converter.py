@@ -41,11 +41,31 @@ def test_heading_trailing_hashes_stay_text():
 
 
 def test_paragraphs_and_br():
-    md, out = roundtrip("<p>one<br>two</p><p>three</p>")
+    md, out = roundtrip("<p>one<br>\ntwo</p><p>three</p>")
     ps = out.findall("p")
     assert len(ps) == 2
     assert ps[0].find("br") is not None
     assert text(ps[0]) == "one two" and ps[1].text == "three"
+    assert md.startswith("one\\\ntwo\n")
+
+
+@pytest.mark.parametrize("html, want_md, want_text", [
+    # no white space after the break in the page: the rendered text joins
+    # the words exactly as the page's text does
+    ("<p>versions<br>+ Added<br>1. Item</p>", "versions<br>+ Added<br>1. Item\n", "versions+ Added1. Item"),
+    ("<p>a<br><b>b</b></p>", "a<br>**b**\n", "ab"),
+    ("<p>a\\<br>b</p>", "a\\\\<br>b\n", "a\\b"),
+    ("<p>x<br>*y*</p>", "x<br>\\*y\\*\n", "x*y*"),
+    # with white space after it, the usual hard break
+    ("<p>a<br> b</p>", "a\\\nb\n", "a\nb"),
+    ("<p>a<br><span> b</span></p>", "a\\\nb\n", "a\nb"),
+])
+def test_br_keeps_the_pages_white_space(html, want_md, want_text):
+    md, out = roundtrip(html)
+    assert md == want_md
+    p = out.find("p")
+    assert p.find("br") is not None and p.find("em") is None and out.find("ol") is None
+    assert p.text_content() == want_text
 
 
 def test_inline_formatting():
@@ -283,7 +303,7 @@ def test_no_needless_backslashes():
 
 
 def test_text_after_break_cannot_start_a_block():
-    md, out = roundtrip("<p>line<br># two<br>- three<br>===<br>1. four</p>")
+    md, out = roundtrip("<p>line<br>\n# two<br>\n- three<br>\n===<br>\n1. four</p>")
     assert len(out) == 1 and out[0].tag == "p"
     assert text(out) == "line # two - three === 1. four"
 

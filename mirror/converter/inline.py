@@ -61,10 +61,19 @@ class Raw:
 class Break:
     """A hard line break (<br>)."""
 
-    __slots__ = ()
+    __slots__ = ("tight",)
+
+    def __init__(self, tight: bool = False) -> None:
+        self.tight = tight
 
 
 BR = Break()
+# A <br> the page's text goes on right after, with no white space: written
+# as inline `<br>`, so the rendered text keeps the words exactly as the page
+# joined them (a `\` line break would add a newline to the text).
+BR_TIGHT = Break(tight=True)
+# The line break between two blocks flattened into one line (a table cell).
+BR_BLOCK = Break()
 
 _HTML_TAGS = {"em": ("<em>", "</em>"), "strong": ("<strong>", "</strong>"),
               "del": ("<del>", "</del>")}
@@ -307,6 +316,8 @@ def _render_text(text: str, mode: int, cjk: bool = True) -> str:
 # Segment kinds after layout.
 _T, _R, _O, _C, _B = 0, 1, 2, 3, 4
 _BREAK_SEG = (4, None)
+_TIGHT_BREAK_SEG = (4, "tight")
+_BLOCK_BREAK_SEG = (4, "block")
 
 
 def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
@@ -321,7 +332,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     pending_space = False  # a collapsed space waiting for visible content
     space_nl = False  # ...that held a source line break (dropped between CJK)
     pending_opens: list = []
-    pending_breaks = 0
+    pending_breaks: list = []
     seen = False  # anything visible on the current line
     last_char = ""
     opened: set = set()
@@ -354,8 +365,8 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 if text:
                     segs.append((_T, "".join(text)))
                     text = []
-                segs.extend([_BREAK_SEG] * pending_breaks)
-                pending_breaks = 0
+                segs.extend(pending_breaks)
+                pending_breaks = []
                 pending_space = seen = False
             if pending_space:
                 pending_space = False
@@ -399,8 +410,8 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 if text:
                     segs.append((_T, "".join(text)))
                     text = []
-                segs.extend([_BREAK_SEG] * pending_breaks)
-                pending_breaks = 0
+                segs.extend(pending_breaks)
+                pending_breaks = []
                 pending_space = seen = False
             if pending_space:
                 pending_space = False
@@ -423,7 +434,8 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 seen = True
                 last_char = tok.text[-1]
         elif cls is Break and (seen or pending_breaks):
-            pending_breaks += 1
+            pending_breaks.append(
+                _TIGHT_BREAK_SEG if tok.tight else _BLOCK_BREAK_SEG if tok is BR_BLOCK else _BREAK_SEG)
             pending_space = False
     if text:
         segs.append((_T, "".join(text)))
@@ -513,7 +525,8 @@ def _serialize(segs: list, mode: int) -> str:
                                   brackets=brackets_anywhere or in_link > 0,
                                   backticks=backticks, cell=cell, lone=lone)
             if line_start and mode == PARA:
-                out = escape_line_start(out, i + 1 >= n or segs[i + 1][0] == _B)
+                out = escape_line_start(out, i + 1 >= n or (
+                    segs[i + 1][0] == _B and segs[i + 1][1] != "tight"))
             final[i] = out
             line_start = False
             if out:
@@ -527,8 +540,11 @@ def _serialize(segs: list, mode: int) -> str:
             line_start = False
             last = v[-1]
         elif k == _B:
-            line_start = True
-            last = "\n"
+            if v != "tight":
+                line_start = True
+                last = "\n"
+            else:
+                last = ">"
         elif k == _O:
             kind = v.kind
             if kind == "link":
@@ -590,8 +606,14 @@ def _serialize(segs: list, mode: int) -> str:
     if n == 1:
         result = final[0] or ""
     else:
-        brk = "<br>" if cell else " " if mode == HEADING else "\\\n"
-        result = "".join([brk if segs[i][0] == _B else final[i] for i in range(n)])
+        if mode == HEADING:
+            brk = tight = " "
+        else:
+            brk, tight = ("<br>" if cell else "\\\n"), "<br>"
+        # a cell keeps a <br>'s following white space in its text
+        spaced = "<br> " if cell else brk
+        result = "".join([final[i] if segs[i][0] != _B else spaced if segs[i][1] is None
+                          else tight if segs[i][1] == "tight" else brk for i in range(n)])
     if mode == HEADING and result.endswith("#"):
         result = _escape_closing_hashes(result)
     if result and (result[0] in _EDGE_SPACES or result[-1] in _EDGE_SPACES):
@@ -647,7 +669,9 @@ def render_inline_html(tokens: list, cjk: bool = True) -> str:
             h = seg[2]
             out.append((h() if callable(h) else h) or html.escape(v, quote=False))
         elif k == _B:
-            out.append("<br>\n")  # a line of its own: no blank line, so the HTML block goes on
+            # a line of its own (no blank line, so the HTML block goes on),
+            # unless the page's text goes straight on after it
+            out.append("<br>" if v == "tight" else "<br>\n")
         elif k == _O:
             out.append(v.tags()[0])
         else:
@@ -671,7 +695,7 @@ def _prev_char(segs: list, final: list, i: int) -> str:
     while j >= 0:
         k = segs[j][0]
         if k == _B:
-            return "\n"
+            return ">" if segs[j][1] == "tight" else "\n"
         f = final[j]
         if f is None:
             return "*" if k in (_O, _C) else (segs[j][1][-1:] or "\n")
@@ -687,7 +711,7 @@ def _next_char(segs: list, i: int) -> str:
         return "\n"
     k = segs[j][0]
     if k == _B:
-        return "\n"
+        return "<" if segs[j][1] == "tight" else "\n"
     if k in (_T, _R):
         return segs[j][1][:1] or "\n"
     if k == _O:
@@ -700,7 +724,7 @@ def _next_char_final(segs: list, final: list, i: int) -> str:
     while j < len(segs):
         k = segs[j][0]
         if k == _B:
-            return "\n"
+            return "<" if segs[j][1] == "tight" else "\n"
         f = final[j]
         if f is None:
             return "*"
