@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -84,9 +85,25 @@ def _is_http(url: str | None) -> bool:
 
 
 def _image_url(img: lxml.html.HtmlElement) -> str | None:
-    """The absolute URL an <img> really shows (the converter's choice), or None if there is none."""
+    """The absolute URL an <img> really shows (the converter's choice), or None if there is none.
+
+    That may be a `data:` URL, which the converter returns only for a real
+    raster image: it is decoded here rather than downloaded.
+    """
     url = best_image_src(img)
+    if url and url.startswith("data:"):
+        return url
     return url.strip() if _is_http(url) else None
+
+
+def _data_bytes(url: str) -> bytes:
+    """The payload of a base64 `data:` URL (checked by the converter's `data_image`)."""
+    return base64.b64decode(url.partition(",")[2], validate=True)
+
+
+def _shown(url: str) -> str:
+    """A URL as reports show it: a data: URL by its type, not its megabytes."""
+    return url.partition(",")[0] + ",…" if url.startswith("data:") else url
 
 
 def _picture_of(img: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -125,7 +142,7 @@ class ImageStore:
             return path, reason, False
         written = False
         try:
-            data = _content_of(self.fetch(url))
+            data = _data_bytes(url) if url.startswith("data:") else _content_of(self.fetch(url))
             path, written = self._keep(data)
             reason = ""
         except Exception as error:  # any failure of an untrusted download only skips this image
@@ -197,9 +214,9 @@ class ImageStore:
             if url not in seen:
                 seen.add(url)
                 if path is None:
-                    report.failed.append((url, reason))
+                    report.failed.append((_shown(url), reason))
                 else:
-                    report.localized.append((url, path))
+                    report.localized.append((_shown(url), path))
             if written and path is not None:
                 report.written.append(path)
             return None if path is None else self.link(path, page_dir, asset_url)

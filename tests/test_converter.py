@@ -340,6 +340,10 @@ def test_urls_resolved_against_base_and_base_href():
 
 
 # ---------------------------------------------------------------- images
+# a real 2x2 PNG, as base64
+PNG_2X2 = ("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==")
+
+
 def _img(html: str):  # type: ignore[no-untyped-def]
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     return next(root.iter("img"))
@@ -357,12 +361,27 @@ def _img(html: str):  # type: ignore[no-untyped-def]
     ('<div><img src="data:image/png;base64,AA"><noscript><img src="n.jpg"></noscript></div>',
      "https://s.test/n.jpg"),
     ('<img src="t.gif" width="1" height="1">', None),
-    ('<img src="data:image/png;base64,AAAA">', None),
+    ('<img src="data:image/png;base64,AAAA">', None),  # not a PNG inside
+    # an image the page carries inline, with no URL anywhere else, is the image
+    (f'<img src="data:image/png;base64,{PNG_2X2}">', f"data:image/png;base64,{PNG_2X2}"),
+    (f'<img src=" DATA:image/PNG;base64,{PNG_2X2[:9]}\n {PNG_2X2[9:]}">', f"data:image/png;base64,{PNG_2X2}"),
+    (f'<img src="data:image/png;base64,{PNG_2X2}" data-src="/real.jpg">', "https://s.test/real.jpg"),
+    ('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">', None),  # a 1x1 placeholder
+    (f'<img src="data:image/png;base64,{PNG_2X2}" width="1" height="1">', None),
+    (f'<img src="data:image/svg+xml;base64,{PNG_2X2}">', None),  # SVG may hold script
+    (f'<img src="data:image/png,{PNG_2X2}">', None),  # only base64 payloads
+    (f'<img src="data:image/png;base64,{PNG_2X2}*">', None),
     ('<img src="javascript:alert(1)">', None),
     ('<img src="x.jpg" height="0" width="600">', "https://s.test/x.jpg"),
 ])
 def test_best_image_src(html, expected):
     assert best_image_src(_img(html), "https://s.test/") == expected
+
+
+def test_an_inline_data_image_renders_as_an_image():
+    md, out = roundtrip(f'<p><img src="data:image/png;base64,{PNG_2X2}" alt="chart"></p>', "https://s.test/")
+    img = out.find(".//img")
+    assert img.get("src") == f"data:image/png;base64,{PNG_2X2}" and img.get("alt") == "chart"
 
 
 def test_noscript_images_only_when_not_already_shown():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import random
@@ -202,6 +203,28 @@ def test_lazy_srcset_and_picture_images_are_localised_and_their_other_urls_dropp
     assert imgs[3].get("src") == png  # a 1x1 tracking pixel is not worth a file
     assert {u for u, _ in report.localized} == {png, gif}
     assert sum(1 for req, _ in site.log if req.path == "/pic.webp") == 0
+
+
+def test_an_inline_data_image_becomes_a_file_without_any_download(tmp_path):
+    def no_fetch(url: str) -> bytes:
+        raise AssertionError(f"fetched {url}")
+
+    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    pixel = "data:image/gif;base64,R0lGODlhAQABAAAAACw="  # 1x1: a placeholder, not an image
+    root = body(data_url[:40] + "\n" + data_url[40:], pixel)
+    report = ImageStore(tmp_path, no_fetch).localize(root, "pages/x/2026-11")
+    (_, path), = report.localized
+    assert report.localized == [("data:image/png;base64,…", path)] and ASSET.match(path)
+    assert (tmp_path / path).read_bytes() == PNG
+    assert srcs(root) == ["../../../" + path, pixel]
+    assert report.failed == []
+
+
+def test_a_data_image_over_the_size_limit_is_refused_by_its_decoded_size(tmp_path):
+    data_url = "data:image/png;base64," + base64.b64encode(BIG).decode()
+    report = ImageStore(tmp_path, fetch, max_bytes=len(BIG) - 1).localize(body(data_url), "p")
+    assert report.failed == [("data:image/png;base64,…", f"ValueError: too large: {len(BIG)} bytes > {len(BIG) - 1}")]
+    assert report.localized == [] and not (tmp_path / "assets").exists()
 
 
 def test_an_image_only_in_srcset_is_localised_from_its_largest_candidate(site, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 import lxml.html
@@ -66,6 +68,42 @@ def _tiny(img: lxml.html.HtmlElement) -> bool:
     return bool(given) and all(v in {"0", "1"} for v in given) and (len(given) == 2 or given[0] == "1")
 
 
+# Image types a data: URL may carry: the raster formats CommonMark renderers
+# (markdown-it, commonmark.js) let through.  SVG can hold script: never.
+_DATA_IMAGE = re.compile(r"data:image/(png|gif|jpeg|jpg|webp)((?:;[^;,]*)*);base64,", re.IGNORECASE)
+_MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "gif": b"GIF8", "jpeg": b"\xff\xd8\xff", "jpg": b"\xff\xd8\xff",
+          "webp": b"RIFF"}
+
+
+def data_image(url: str) -> str | None:
+    """A `data:` URL that holds a real raster image (no placeholder), cleaned; else None.
+
+    The payload must be base64 whose bytes are the declared type (PNG, GIF,
+    JPEG, WebP), and a PNG or GIF must be larger than 1x1: pages put 1x1
+    data: images where a lazy loader will later put the real one.
+    """
+    m = _DATA_IMAGE.match(url.lstrip())
+    if m is None:
+        return None
+    kind = m.group(1).lower()
+    payload = "".join(url.lstrip()[m.end():].split())  # HTML allows white space in it
+    try:
+        head = base64.b64decode(payload[:64] + "=" * (-len(payload[:64]) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if not head.startswith(_MAGIC[kind]):
+        return None
+    if kind == "png" and head[12:16] == b"IHDR":
+        size = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
+    elif kind == "gif":
+        size = (int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little"))
+    else:
+        size = (2, 2)  # not read: JPEG and WebP placeholders are rare
+    if max(size) <= 1 or re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", payload) is None:
+        return None
+    return f"data:image/{'jpeg' if kind == 'jpg' else kind};base64,{payload}"
+
+
 def _looks_like_url(v: str) -> bool:
     # some scripts keep JSON or templates in data-src
     return not v.startswith(("{", "[", "<")) and "{{" not in v and " " not in v.strip()
@@ -108,6 +146,9 @@ def _raw_image_src(img: lxml.html.HtmlElement) -> str | None:
         fallback = _noscript_image(nxt)
         if fallback:
             return fallback
+    # no real URL anywhere: an image the page carries inline is the image
+    if src and src.lstrip()[:5].lower() == "data:" and not _tiny(img):
+        return data_image(src)
     return None
 
 
@@ -138,8 +179,9 @@ def _noscript_image(noscript: lxml.html.HtmlElement) -> str | None:
 def best_image_src(img: lxml.html.HtmlElement, base_url: str | None = None) -> str | None:
     """The real image URL of an <img>, resolved against `base_url`.
 
-    None when the image is only a placeholder (1x1, data:, spacer files) or
-    its URL is unsafe.
+    None when the image is only a placeholder (1x1, data: placeholders, spacer
+    files) or its URL is unsafe.  A `data:` URL comes back only when it holds
+    a real raster image and the page offers no other URL.
     """
     try:
         src = _raw_image_src(img)
@@ -147,4 +189,6 @@ def best_image_src(img: lxml.html.HtmlElement, base_url: str | None = None) -> s
         return None
     if not src:
         return None
+    if src.startswith("data:"):  # only data_image() returns one: checked already
+        return src
     return resolve_url(src, base_url)
