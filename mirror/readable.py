@@ -50,6 +50,10 @@ SPACES = re.compile(r"\s{2,}")
 UNLIKELY_ROLES = frozenset(
     {"menu", "menubar", "complementary", "navigation", "alert", "alertdialog", "dialog"}
 )
+# The attributes the walk over the page looks at.
+_WALK_ATTRS = frozenset(
+    {"style", "hidden", "aria-hidden", "aria-modal", "class", "id", "rel", "itemprop", "role"}
+)
 TAGS_TO_SCORE = frozenset({"section", "h2", "h3", "h4", "h5", "h6", "p", "td", "pre"})
 DIV_TO_P = frozenset({"blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul"})
 PHRASING = frozenset(
@@ -201,7 +205,7 @@ def _is_phrasing(el: HtmlElement) -> bool:
 
 
 def _has_child_block(el: HtmlElement) -> bool:
-    return any(c.tag in DIV_TO_P or (len(c) and _has_child_block(c)) for c in el)
+    return next(el.iterdescendants(*DIV_TO_P), None) is not None
 
 
 def _single_child_tag(el: HtmlElement, tag: str) -> bool:
@@ -238,7 +242,9 @@ def text_similarity(a: str, b: str) -> float:
 def _wrap_phrasing(div: HtmlElement) -> list[HtmlElement]:
     """Put runs of inline content of a mixed div into <p>s, as a browser would show them.
 
-    Returns the new paragraphs.
+    Returns the new paragraphs. Only the inline content moves: moving a block
+    costs libxml2 a walk over its whole subtree, and a div often holds the
+    whole article.
     """
     if _is_ws(div.text):
         # Most divs hold only blocks separated by whitespace: nothing to wrap.
@@ -248,67 +254,56 @@ def _wrap_phrasing(div: HtmlElement) -> list[HtmlElement]:
                 break
         else:
             return []
-    children = list(div)
     made: list[HtmlElement] = []
-    items: list[str | HtmlElement] = []
-    if div.text:
-        items.append(div.text)
-    for c in children:
-        tail = c.tail
-        c.tail = None
-        items.append(c)
-        if tail:
-            items.append(tail)
-    div.text = None
-    for c in children:
-        div.remove(c)
-
-    def add_text(parent: HtmlElement, text: str) -> None:
-        last = parent[-1] if len(parent) else None
-        if last is None:
-            parent.text = (parent.text or "") + text
-        else:
-            last.tail = (last.tail or "") + text
-
-    p: HtmlElement | None = None
-    pending: list[str | HtmlElement] = []
+    # A run is a list of text pieces and nodes; a piece of text is kept with
+    # the node whose tail it is (None for the div's own text).
+    run: list[tuple[str | None, HtmlElement | None]] = []
 
     def close() -> None:
-        nonlocal p, pending
         # Trailing whitespace and <br>s of a paragraph are dropped.
-        while pending and (isinstance(pending[-1], str) and pending[-1].isspace()
-                           or not isinstance(pending[-1], str) and pending[-1].tag == "br"):
-            pending.pop()
-        for item in pending:
-            if isinstance(item, str):
-                add_text(p, item)
+        while run:
+            text, node = run[-1]
+            if text is not None:
+                if not text.isspace():
+                    break
+                if node is not None:
+                    node.tail = None
+            elif node.tag == "br":
+                div.remove(node)
             else:
-                p.append(item)
-        p = None
-        pending = []
-
-    for item in items:
-        phrasing = isinstance(item, str) or not isinstance(item.tag, str) or _is_phrasing(item)
-        if phrasing:
-            if p is not None:
-                pending.append(item)
-            elif isinstance(item, str) and item.isspace() or (
-                not isinstance(item, str) and item.tag == "br"
-            ):
-                if isinstance(item, str):
-                    add_text(div, item)
-                else:
-                    div.append(item)
-            else:
-                p = div.makeelement("p", {})
-                made.append(p)
-                div.append(p)
-                pending = [item]
+                break
+            run.pop()
+        p = div.makeelement("p", {})
+        made.append(p)
+        text, node = run[0]
+        if text is None:
+            node.addprevious(p)
+        elif node is None:
+            div.text = None
+            div.insert(0, p)
+            p.text = text
         else:
-            if p is not None:
-                close()
-            div.append(item)
-    if p is not None:
+            node.tail = None
+            node.addnext(p)
+            p.text = text
+        # A node takes its tail along: text needs no moving of its own.
+        for text, node in run:
+            if text is None:
+                p.append(node)
+        run.clear()
+
+    if div.text and not div.text.isspace():
+        run.append((div.text, None))
+    for c in list(div):
+        tail = c.tail
+        if not isinstance(c.tag, str) or _is_phrasing(c):
+            if run or c.tag != "br":
+                run.append((None, c))
+        elif run:
+            close()
+        if tail and (run or not tail.isspace()):
+            run.append((tail, c))
+    if run:
         close()
     return made
 
@@ -357,16 +352,12 @@ class Readable:
     def _init_node(self, el: HtmlElement) -> None:
         self.scores[el] = TAG_SCORES.get(el.tag, 0) + class_weight(el, self.flags)
 
-    def _check_byline(self, el: HtmlElement, match: str) -> bool:
-        if self.byline:
-            return False
-        if el.get("rel") == "author" or "author" in (el.get("itemprop") or "") or (
-            match and _name_traits(match) & _IS_BYLINE
-        ):
-            text = raw_text(el).strip()
-            if 0 < len(text) < 100:
-                self.byline = SPACES.sub(" ", text)
-                return True
+    def _take_byline(self, el: HtmlElement) -> bool:
+        """Keep the text of an element named as the byline; whether it was one (short enough)."""
+        text = raw_text(el).strip()
+        if 0 < len(text) < 100:
+            self.byline = SPACES.sub(" ", text)
+            return True
         return False
 
     def _walk(self, root: HtmlElement) -> list[HtmlElement]:
@@ -387,36 +378,38 @@ class Readable:
             if handled and node in handled:
                 continue
             tag = node.tag
-            attrib = node.attrib
             remove = False
-            # Most elements have no attributes: nothing below can apply to them.
-            if attrib:
-                get = attrib.get
-                style = get("style")
+            # Most elements have none of the attributes looked at below; one
+            # call for the names is far cheaper than a lookup per name.
+            keys = node.keys()
+            if keys and not _WALK_ATTRS.isdisjoint(keys):
+                get = node.get
+                style = get("style") if "style" in keys else None
+                cls = get("class") if "class" in keys else None
                 if (
                     (style and _style_hides(style))
-                    or get("hidden") is not None
-                    or (get("aria-hidden") == "true" and "fallback-image" not in (get("class") or ""))
-                    or (get("aria-modal") == "true" and get("role") == "dialog")
+                    or "hidden" in keys
+                    or ("aria-hidden" in keys and get("aria-hidden") == "true"
+                        and "fallback-image" not in (cls or ""))
+                    or ("aria-modal" in keys and get("aria-modal") == "true" and get("role") == "dialog")
                 ):
                     remove = True
                 elif node is not root:
-                    cls = get("class")
-                    ident = get("id")
+                    ident = get("id") if "id" in keys else None
                     match = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
-                    remove = (self.byline is None and self._check_byline(node, match)) or bool(
-                        strip
-                        and tag != "a"
-                        and (
-                            (
-                                match
-                                and _name_traits(match) & (_IS_UNLIKELY | _IS_MAYBE) == _IS_UNLIKELY
-                                and not _has_ancestor(node, "table")
-                                and not _has_ancestor(node, "code")
-                            )
-                            or get("role") in UNLIKELY_ROLES
-                        )
-                    )
+                    traits = _name_traits(match) if match else 0
+                    if self.byline is None and (
+                        traits & _IS_BYLINE
+                        or ("rel" in keys and get("rel") == "author")
+                        or ("itemprop" in keys and "author" in get("itemprop"))
+                    ):
+                        remove = self._take_byline(node)
+                    if not remove and strip and tag != "a":
+                        remove = (
+                            traits & (_IS_UNLIKELY | _IS_MAYBE) == _IS_UNLIKELY
+                            and not _has_ancestor(node, "table")
+                            and not _has_ancestor(node, "code")
+                        ) or ("role" in keys and get("role") in UNLIKELY_ROLES)
             if not remove and remove_title and (tag == "h1" or tag == "h2") and text_similarity(
                 self.title, inner_text(node)
             ) > 0.75:
