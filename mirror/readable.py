@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable
@@ -343,6 +344,8 @@ class Readable:
         self.title = title
         self.flags = flags
         self.scores: dict[HtmlElement, float] = {}
+        # Candidates whose score does not yet take their link density into account.
+        self.unscaled: set[HtmlElement] = set()
         self.byline: str | None = None
         self.data_tables: set[HtmlElement] = set()
         self.links: dict[HtmlElement, float] = {}  # weighted text length of each <a>
@@ -351,6 +354,13 @@ class Readable:
     # -- scoring ------------------------------------------------------------
     def _init_node(self, el: HtmlElement) -> None:
         self.scores[el] = TAG_SCORES.get(el.tag, 0) + class_weight(el, self.flags)
+
+    def _final(self, el: HtmlElement) -> float:
+        """The score of a scored element, scaled by its link density when first asked for."""
+        if el in self.unscaled:
+            self.unscaled.discard(el)
+            self.scores[el] *= 1 - link_density(el, cache=self.links)
+        return self.scores[el]
 
     def _take_byline(self, el: HtmlElement) -> bool:
         """Keep the text of an element named as the byline; whether it was one (short enough)."""
@@ -472,9 +482,20 @@ class Readable:
                     break
                 anc = up
                 level += 1
-        for c in candidates:
-            scores[c] *= 1 - link_density(c, cache=self.links)
-        return sorted(candidates, key=lambda c: -scores[c])[:TOP_CANDIDATES]
+        # Link density costs a walk over the candidate: it is taken for the
+        # candidates that can still make the top, best first. Density only
+        # lowers a score that is not negative, so once the top holds enough
+        # candidates scoring above the next one's unscaled score, the rest
+        # cannot get in; grab() scales those it looks at later.
+        self.unscaled.update(candidates)
+        top: list[float] = []  # the best scaled scores so far, negated, ascending
+        for c in sorted(candidates, key=lambda c: -scores[c]):
+            raw = scores[c]
+            if raw >= 0 and len(top) >= TOP_CANDIDATES and -top[TOP_CANDIDATES - 1] > raw:
+                continue
+            bisect.insort(top, -self._final(c))
+        scaled = [c for c in candidates if c not in self.unscaled]
+        return sorted(scaled, key=lambda c: -scores[c])[:TOP_CANDIDATES]
 
     def grab(self, body: HtmlElement) -> HtmlElement | None:
         """The article content of `body` (a new div), or None when nothing was found."""
@@ -493,9 +514,9 @@ class Readable:
             self._prep(article)
             return article
         best = top[0]
-        best_score = scores[best]
+        best_score = self._final(best)
         alternatives = [
-            set(c.iterancestors()) for c in top[1:] if best_score and scores[c] / best_score >= 0.75
+            set(c.iterancestors()) for c in top[1:] if best_score and self._final(c) / best_score >= 0.75
         ]
         if len(alternatives) >= 3:
             parent = best.getparent()
@@ -507,18 +528,18 @@ class Readable:
         if best not in scores:
             self._init_node(best)
         parent = best.getparent()
-        last = scores[best]
+        last = self._final(best)
         threshold = last / 3
         while parent is not None and parent is not limit:
             if parent not in scores:
                 parent = parent.getparent()
                 continue
-            if scores[parent] < threshold:
+            if self._final(parent) < threshold:
                 break
-            if scores[parent] > last:
+            if self._final(parent) > last:
                 best = parent
                 break
-            last = scores[parent]
+            last = self._final(parent)
             parent = parent.getparent()
         parent = best.getparent()
         while parent is not None and parent is not limit and len(_elements(parent)) == 1:
@@ -526,7 +547,7 @@ class Readable:
             parent = best.getparent()
         if best not in scores:
             self._init_node(best)
-        best_score = scores[best]
+        best_score = self._final(best)
         if parent is None:
             article.append(best)
             self._prep(article)
@@ -537,7 +558,7 @@ class Readable:
             append = sib is best
             if not append:
                 bonus = best_score * 0.2 if best_class and sib.get("class") == best_class else 0
-                if sib in scores and scores[sib] + bonus >= sibling_threshold:
+                if sib in scores and self._final(sib) + bonus >= sibling_threshold:
                     append = True
                 elif sib.tag == "p":
                     text = inner_text(sib)
