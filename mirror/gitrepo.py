@@ -366,9 +366,19 @@ class MirrorRepo:
         """Files under `paths` that differ from the last commit: new, modified or deleted."""
         return sorted({path for _, path in self._status(self._pathspecs(paths))})
 
-    def _status(self, spec: Sequence[str]) -> list[tuple[str, str]]:
+    def changes(self, *, ignored: bool = False) -> list[tuple[str, str]]:
+        """What a commit now would find: (XY, path) of `git status --porcelain` for every file
+        that differs from the last commit, untracked ones included, and ignored ones as "!!"
+        if asked. Empty: the work tree is exactly the last commit. Recovers what a killed git
+        left first, as `commit` does."""
+        with self.lock():
+            self._recover()
+            return self._status(self._pathspecs(()), ignored=ignored)
+
+    def _status(self, spec: Sequence[str], *, ignored: bool = False) -> list[tuple[str, str]]:
         out = self._git(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *spec
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
+            *(["--ignored"] if ignored else []), "--", *spec
         ).stdout
         return [(item[:2], item[3:]) for item in out.split("\0") if len(item) > 3]
 

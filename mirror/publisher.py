@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import itertools
 import logging
 import posixpath
 import re
 import subprocess
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from mirror.encoding import decode_html
 from mirror.fetch import Fetcher, FetchError
 from mirror.fsutil import safe_join, write_atomic
 from mirror.gitrepo import MirrorRepo, PushError
-from mirror.manifest import Manifest, Record, iso
+from mirror.manifest import Manifest, Record, SavedKeys, iso
 from mirror.model import Article, Entry, Fetched, SourceProfile
 from mirror.paths import PageLayout, page_id, relative_path
 from mirror.rewrite import normalize_url, rewrite_links
@@ -121,36 +120,31 @@ class Publisher:
             repo: MirrorRepo | None = None
             if dry_run and not (self.settings.repo / ".git").exists():
                 root, manifest = self.settings.repo, Manifest()  # a dry run creates nothing
+                listed = self._listed(profiles, urls, fetcher, report)
             else:
                 repo = stack.enter_context(MirrorRepo.open(self.settings.repo, self.settings.branch))
                 stack.enter_context(repo.lock(self.settings.lock_timeout))
+                root = repo.root
+                # Whether the repo is settled is asked of git while the feeds are read: it is
+                # most of what a run with nothing new costs besides them (lstat of every file).
+                pool = stack.enter_context(ThreadPoolExecutor(1))
+                settled = None if dry_run or urls else pool.submit(self._settled, repo)
+                keys = SavedKeys.read(root) if settled is not None else None
+                listed = self._listed(profiles, urls, fetcher, report)
+                if keys is not None and settled is not None and not self._to_retire(keys):
+                    todo, unchanged = self._select(listed, keys, urls, limit)
+                    if not todo and settled.result():
+                        # Nothing new, and nothing a full run would repair or commit: done
+                        # without loading every record.
+                        report.unchanged = unchanged
+                        self.progress("publish", 0, 0)
+                        self._push(repo, push, report)
+                        return report
                 if not dry_run:
-                    _remove_stale_temp_files(repo.root)
-                root, manifest = repo.root, Manifest.load(repo.root)
-            shortener = None if dry_run else self._shortener(manifest)
-            from mirror.images import ImageStore
-
-            images = {} if dry_run else {
-                p.name: ImageStore(root, functools.partial(fetcher.get, max_bytes=p.image_max_bytes),
-                                   assets_dir=self.settings.assets_dir, max_bytes=p.image_max_bytes,
-                                   types=p.image_types)
-                for p in profiles if p.images == "localize"
-            }
-            layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
-                                folder_limit=self.settings.folder_limit, repo_root=root)
-            todo = self._new_entries(profiles, urls, fetcher, manifest, report, limit)
-            self.progress("publish", 0, len(todo))
-            for entry, profile, got in self._fetched(todo, fetcher, report):
-                self.progress("publish", 1, None)
-                if isinstance(got, FetchError):
-                    report.failed.append((entry.url, str(got)))
-                    continue
-                try:
-                    self._publish_entry(entry, profile, got, root, manifest, layout, shortener,
-                                        images.get(profile.name), report)
-                except Exception as exc:  # one bad article is reported and skipped
-                    log.debug("publishing %s failed", entry.url, exc_info=True)
-                    report.failed.append((entry.url, f"{type(exc).__name__}: {exc}"))
+                    _remove_stale_temp_files(root)
+                manifest = Manifest.load(root)
+            todo, report.unchanged = self._select(listed, manifest, urls, limit)
+            self._publish_all(todo, profiles, fetcher, root, manifest, report)
             if dry_run or repo is None:
                 return report
             t = time.perf_counter()
@@ -167,21 +161,83 @@ class Publisher:
             # Also commits what a killed run wrote for articles it did publish: nothing is lost.
             report.commit = repo.commit(report.commit_message(), self.settings.author)
             stale.unlink(missing_ok=True)
-            if push if push is not None else bool(self.settings.remote):
-                # Pushed even with no new commit: an earlier run's push may have failed.
-                try:
-                    stale.touch()
-                    result = repo.push(self.settings.remote or _origin_url(root),
-                                       attempts=self.settings.push_attempts,
-                                       after_rebase=lambda: self._after_rebase(root))
-                    report.pushed = result.pushed
-                except (PushError, ValueError) as exc:
-                    # The commit stays; the next run pushes it (push is tried even with nothing new).
-                    report.push_error = str(exc)
-                finally:
-                    stale.unlink(missing_ok=True)
             report.timings["git"] += time.perf_counter() - t
+            self._push(repo, push, report)
         return report
+
+    def _settled(self, repo: MirrorRepo) -> bool:
+        """Whether a run that finds nothing new would change nothing in `repo` either: no marker
+        of an interrupted push, a README, and a work tree exactly at its last commit (no file a
+        killed run left, written, half-written or unrecorded).
+
+        Asked under the run lock, so the answer holds for the whole run. Whether the manifest is
+        in save()'s form, and whether pages are due to retire, `SavedKeys` tells.
+        """
+        if (repo.git_dir / STALE_INDEXES).exists() or not (repo.root / "README.md").exists():
+            return False
+        for xy, path in repo.changes(ignored=True):
+            # An ignored file stays out of commits; only a killed write's temp file is removed.
+            if xy != "!!" or _TEMP_FILE.fullmatch(posixpath.basename(path.rstrip("/"))):
+                return False
+        return True
+
+    def _to_retire(self, keys: SavedKeys) -> bool:
+        """Whether `_retire` would retire pages (with nothing new: `keep_pages` was lowered)."""
+        keep = self.settings.keep_pages
+        return keep > 0 and any(keys.live.get(channel, 0) > keep for channel in self.config.channels)
+
+    def _push(self, repo: MirrorRepo, push: bool | None, report: RunReport) -> None:
+        if not (push if push is not None else bool(self.settings.remote)):
+            return
+        t = time.perf_counter()
+        stale = repo.git_dir / STALE_INDEXES
+        root = repo.root
+        # Pushed even with no new commit: an earlier run's push may have failed.
+        try:
+            stale.touch()
+            result = repo.push(self.settings.remote or _origin_url(root),
+                               attempts=self.settings.push_attempts,
+                               after_rebase=lambda: self._after_rebase(root))
+            report.pushed = result.pushed
+        except (PushError, ValueError) as exc:
+            # The commit stays; the next run pushes it (push is tried even with nothing new).
+            report.push_error = str(exc)
+        finally:
+            stale.unlink(missing_ok=True)
+        report.timings["git"] += time.perf_counter() - t
+
+    def _publish_all(
+        self,
+        todo: list[tuple[Entry, SourceProfile]],
+        profiles: list[SourceProfile],
+        fetcher: Fetcher,
+        root: Path,
+        manifest: Manifest,
+        report: RunReport,
+    ) -> None:
+        from mirror.images import ImageStore
+
+        shortener = None if report.dry_run else self._shortener(manifest)
+        images = {} if report.dry_run else {
+            p.name: ImageStore(root, functools.partial(fetcher.get, max_bytes=p.image_max_bytes),
+                               assets_dir=self.settings.assets_dir, max_bytes=p.image_max_bytes,
+                               types=p.image_types)
+            for p in profiles if p.images == "localize"
+        }
+        layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
+                            folder_limit=self.settings.folder_limit, repo_root=root)
+        self.progress("publish", 0, len(todo))
+        for entry, profile, got in self._fetched(todo, fetcher, report):
+            self.progress("publish", 1, None)
+            if isinstance(got, FetchError):
+                report.failed.append((entry.url, str(got)))
+                continue
+            try:
+                self._publish_entry(entry, profile, got, root, manifest, layout, shortener,
+                                    images.get(profile.name), report)
+            except Exception as exc:  # one bad article is reported and skipped
+                log.debug("publishing %s failed", entry.url, exc_info=True)
+                report.failed.append((entry.url, f"{type(exc).__name__}: {exc}"))
 
     def reindex(self) -> RunReport:
         """Rewrite indexes and README from the manifest (`mirror index`), and commit if they changed."""
@@ -206,45 +262,49 @@ class Publisher:
         cache = {self.renderer.url_of(path): short for path, short in manifest.short_urls().items()}
         return CachedShortener(make_shortener(settings), cache)
 
-    def _new_entries(
-        self,
-        profiles: list[SourceProfile],
-        urls: Sequence[str],
-        fetcher: Fetcher,
-        manifest: Manifest,
-        report: RunReport,
-        limit: int | None,
+    def _listed(
+        self, profiles: list[SourceProfile], urls: Sequence[str], fetcher: Fetcher, report: RunReport
     ) -> list[tuple[Entry, SourceProfile]]:
+        """What the sources list (or the URLs asked for), oldest first; failures go to `report`."""
         t = time.perf_counter()
         if urls:
-            listed = [[(Entry(url=u, source=profiles[0].name), profiles[0]) for u in urls]]
-        else:
-            listed = []
-            for profile in profiles:
-                try:
-                    # Sources list newest first; publishing oldest first lets a newer article's
-                    # links to older ones point at their mirrored pages.
-                    found = entries(profile, fetcher, report.warnings)
-                    listed.append([(e, profile) for e in reversed(found)])
-                except (SourceError, FetchError) as exc:
-                    report.failed.append((f"source {profile.name}", str(exc)))
-                except Exception as exc:  # a reader bug on hostile input must not stop the other sources
-                    log.debug("source %s failed", profile.name, exc_info=True)
-                    report.failed.append((f"source {profile.name}", f"{type(exc).__name__}: {exc}"))
-        todo, seen = [], set()
-        for entry, profile in itertools.chain.from_iterable(listed):
+            return [(Entry(url=u, source=profiles[0].name), profiles[0]) for u in urls]
+        listed = []
+        for profile in profiles:
+            try:
+                # Sources list newest first; publishing oldest first lets a newer article's
+                # links to older ones point at their mirrored pages.
+                found = entries(profile, fetcher, report.warnings)
+                listed.extend((e, profile) for e in reversed(found))
+            except (SourceError, FetchError) as exc:
+                report.failed.append((f"source {profile.name}", str(exc)))
+            except Exception as exc:  # a reader bug on hostile input must not stop the other sources
+                log.debug("source %s failed", profile.name, exc_info=True)
+                report.failed.append((f"source {profile.name}", f"{type(exc).__name__}: {exc}"))
+        report.timings["sources"] += time.perf_counter() - t
+        return listed
+
+    @staticmethod
+    def _select(
+        listed: list[tuple[Entry, SourceProfile]],
+        known: Container[str],
+        urls: Sequence[str],
+        limit: int | None,
+    ) -> tuple[list[tuple[Entry, SourceProfile]], int]:
+        """The entries to publish, once each, and how many are left out as already published."""
+        todo, seen, unchanged = [], set(), 0
+        for entry, profile in listed:
             key = normalize_url(entry.url)
             if key in seen:
                 continue
             seen.add(key)
-            if key in manifest and not profile.republish_changed and not urls:
-                report.unchanged += 1
+            if key in known and not profile.republish_changed and not urls:
+                unchanged += 1
                 continue
             todo.append((entry, profile))
         if limit is not None:
             todo = todo[-limit:] if not urls else todo[:limit]  # the newest ones
-        report.timings["sources"] += time.perf_counter() - t
-        return todo
+        return todo, unchanged
 
     def _fetched(
         self, todo: list[tuple[Entry, SourceProfile]], fetcher: Fetcher, report: RunReport

@@ -9,14 +9,18 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mirror.manifest import (
     MANIFEST_PATH,
     Manifest,
     Record,
+    SavedKeys,
     content_hash,
     iso,
 )
@@ -392,6 +396,117 @@ def test_a_manifest_folder_symlinked_out_of_the_repo_is_refused(tmp_path: Path) 
     with pytest.raises(ValueError):
         Manifest.load(repo)
     assert os.listdir(outside) == []
+
+
+# --- the quick look of a run with nothing new ----------------------------------------------
+
+
+AWKWARD = [
+    rec(1, title="中文标题：美俄关系", assets=("assets/ab/ab12.jpg", "assets/cd/cd34.png")),
+    rec(2, title='quotes " and \\ backslash\nnew line\ttab', url='https://example.com/q"uote\\2'),
+    rec(3, title="separators \u2028 \u2029 \x85 that splitlines() would split on", channel="tech"),
+    rec(4, title="lone surrogate \ud800 from a broken feed", url="https://example.com/news/\u00e9t\u00e9"),
+    rec(5, removed=True, channel="tech"),
+    rec(6, channel='a "quoted" channel \\'),
+]
+
+
+def test_saved_keys_are_the_keys_and_live_pages_a_full_load_finds(tmp_path: Path) -> None:
+    m = Manifest(AWKWARD)
+    m.save(tmp_path)
+    keys = SavedKeys.read(tmp_path)
+    assert keys is not None
+    loaded = Manifest.load(tmp_path)
+    assert keys.urls == {r.url for r in loaded}
+    assert keys.live == {"news": 3, "tech": 1, 'a "quoted" channel \\': 1}
+    assert all(r.url in keys for r in AWKWARD)
+    assert "HTTPS://EXAMPLE.COM/news/1.html" in keys  # any spelling that normalises to a key
+    assert "https://example.com/news/7.html" not in keys
+
+
+def test_saved_keys_of_no_manifest_or_an_empty_one(tmp_path: Path) -> None:
+    assert SavedKeys.read(tmp_path) == SavedKeys(frozenset(), {})
+    Manifest([rec(1)]).save(tmp_path)
+    manifest_file(tmp_path).write_bytes(b"")
+    assert SavedKeys.read(tmp_path) == SavedKeys(frozenset(), {})
+
+
+def _lines(tmp_path: Path) -> list[str]:
+    Manifest([rec(n) for n in (1, 2, 3)]).save(tmp_path)
+    return manifest_file(tmp_path).read_text("utf-8").split("\n")[:-1]
+
+
+REWRITTEN = {  # files that a full load and save would rewrite: the quick look must not trust them
+    "unsorted": lambda ls: "\n".join([ls[1], ls[0], ls[2]]) + "\n",
+    "duplicated": lambda ls: "\n".join([ls[0], ls[0], ls[1], ls[2]]) + "\n",
+    "union of two versions": lambda ls: "\n".join([ls[0], ls[0].replace("2026-11-20", "2026-11-21"), *ls[1:]]) + "\n",
+    "older line without etag": lambda ls: "\n".join([ls[0].replace('"etag":"",', ""), *ls[1:]]) + "\n",
+    "CRLF": lambda ls: "\r\n".join(ls) + "\r\n",
+    "BOM": lambda ls: "\ufeff" + "\n".join(ls) + "\n",
+    "no final newline": lambda ls: "\n".join(ls),
+    "blank line": lambda ls: "\n".join([ls[0], "", *ls[1:]]) + "\n",
+    "corrupt line": lambda ls: "\n".join([ls[0][:-9], *ls[1:]]) + "\n",
+    "number for a string": lambda ls: "\n".join([ls[0].replace('"etag":""', '"etag":7'), *ls[1:]]) + "\n",
+    "null for a string": lambda ls: "\n".join([ls[0].replace('"etag":""', '"etag":null'), *ls[1:]]) + "\n",
+    "empty url": lambda ls: "\n".join([ls[0].replace('"url":"https://example.com/news/1.html"', '"url":""'),
+                                        *ls[1:]]) + "\n",
+    "control character": lambda ls: "\n".join([ls[0].replace("Article 1", "Article\x011"), *ls[1:]]) + "\n",
+    "bad escape": lambda ls: "\n".join([ls[0].replace("Article 1", "Article \\x1"), *ls[1:]]) + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REWRITTEN))
+def test_saved_keys_refuse_a_file_save_would_rewrite(tmp_path: Path, name: str) -> None:
+    data = REWRITTEN[name](_lines(tmp_path)).encode("utf-8")
+    manifest_file(tmp_path).write_bytes(data)
+    assert SavedKeys.read(tmp_path) is None
+    assert Manifest.parse(data).dumps() != data  # the full way does rewrite it
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(lambda line: line.replace('"url":', '"tags":[],"url":'), id="a newer mirror's field"),
+    pytest.param(lambda line: json.dumps(json.loads(line), sort_keys=True), id="spaces"),
+])
+def test_saved_keys_leave_lines_of_another_form_to_the_full_load(tmp_path: Path, line) -> None:
+    # Kept as they are by a full load, but not in this version's form: the run goes the full
+    # way, which costs time and nothing else.
+    lines = _lines(tmp_path)
+    data = "\n".join([line(lines[0]), *lines[1:]]).encode("utf-8") + b"\n"
+    manifest_file(tmp_path).write_bytes(data)
+    assert Manifest.parse(data).dumps() == data
+    assert SavedKeys.read(tmp_path) is None
+
+
+def test_saved_keys_refuse_what_is_not_utf8_or_not_a_file(tmp_path: Path) -> None:
+    lines = _lines(tmp_path)
+    manifest_file(tmp_path).write_bytes(("\n".join(lines) + "\n").encode("utf-8").replace(b"Article 1", b"Article \xff"))
+    assert SavedKeys.read(tmp_path) is None
+    manifest_file(tmp_path).unlink()
+    manifest_file(tmp_path).mkdir()
+    assert SavedKeys.read(tmp_path) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 3),
+                                st.sampled_from(['"', "\\", ",", " ", "\n", "}", "{", "a", "\x01", "é", "\\u12",
+                                                 '"x":"",', "[]", "true", "false", "\r", "\ud800"])),
+                      min_size=1, max_size=3))
+def test_saved_keys_are_never_wrong_about_a_damaged_file(tmp_path: Path, edits: list) -> None:
+    """Whatever the damage, the quick look either refuses the file or is exactly right: a full
+    load finds the same keys and would write the file back unchanged."""
+    text = Manifest([rec(1), rec(2, channel="tech"), rec(3, title='é \\ "', removed=True)]).dumps().decode()
+    for where, cut, piece in edits:
+        at = where % (len(text) + 1)
+        text = text[:at] + piece + text[at + cut:]
+    data = text.encode("utf-8", "surrogatepass")
+    manifest_file(tmp_path).parent.mkdir(exist_ok=True)
+    manifest_file(tmp_path).write_bytes(data)
+    keys = SavedKeys.read(tmp_path)
+    if keys is not None:
+        full = Manifest.parse(data)
+        assert full.dumps() == data
+        assert keys.urls == {r.url for r in full}
+        assert keys.live == dict(Counter(r.channel for r in full if not r.removed))
 
 
 # --- speed --------------------------------------------------------------------------------
