@@ -163,7 +163,10 @@ _TRACKER_HINTS = ("pixel", "beacon", "track", "1x1", "spacer", "blank", "transpa
 
 def _is_tracker(url: str) -> bool:
     low = url.lower()
-    return any(h in low for h in _TRACKER_HINTS) and TRACKER.search(url) is not None
+    for hint in _TRACKER_HINTS:  # a plain loop: a generator costs more than the tests
+        if hint in low:
+            return TRACKER.search(url) is not None
+    return False
 
 
 # Void elements libxml2 does not know as void: it nests what follows them
@@ -299,7 +302,6 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
     unwrap: list[HtmlElement] = []
     for el in content.iter(etree.Element):
         tag = el.tag
-        attrib = el.attrib
         if tag == "iframe" or tag == "embed":
             if not VIDEO_HOSTS.search(el.get("src") or el.get("data-src") or ""):
                 drop.append(el)
@@ -309,13 +311,16 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
         if tag == "form" and el is not content:
             # Some sites wrap the whole page in one <form>: keep what it holds when that is the article.
             (unwrap if len(el.text_content()) > total / 2 else drop).append(el)
-        if not attrib:
+        # One call for the names is cheaper than a lookup per name looked at.
+        keys = el.keys()
+        if not keys:
             continue
         if el is not content:
-            if is_hidden(el):
+            if ("hidden" in keys or "aria-hidden" in keys or "style" in keys) and is_hidden(el):
                 drop.append(el)
                 continue
-            if tag not in PROSE_INLINE and _junk_by_name(el) and _is_small_widget(el, total):
+            if tag not in PROSE_INLINE and ("class" in keys or "id" in keys) and _junk_by_name(el) \
+                    and _is_small_widget(el, total):
                 drop.append(el)
                 continue
         if tag == "img":
@@ -323,7 +328,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
             if not src or _is_tracker(src):
                 drop.append(el)
                 continue
-        items = attrib.items()
+        items = el.items()
         kept = []
         for name, value in items:
             if name in KEEP_ATTRS:
@@ -344,6 +349,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
         if kept != items:
             # Rebuilt rather than edited: lxml refuses to delete some names a
             # page can carry (e.g. "{x}y", read as a namespace).
+            attrib = el.attrib
             attrib.clear()
             for name, value in kept:
                 attrib[name] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -111,6 +112,12 @@ DATE_HOLDER = re.compile(r"date|time|pub|info|meta|byline|source", re.I)
 VISIBLE_DATE = re.compile(r"\b(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_date_holder(name: str) -> bool:
+    # Pages repeat a few class names on many elements: each is tried once.
+    return DATE_HOLDER.search(name) is not None
+
+
 def _date_in_text(root: HtmlElement) -> datetime | None:
     """A date printed in an element named like a date line, when no markup gives one."""
     body = root.find("body")
@@ -118,7 +125,7 @@ def _date_in_text(root: HtmlElement) -> datetime | None:
         return None
     for el in body.iter("span", "div", "p", "time", "em", "small", "li"):
         name = el.get("class") or el.get("id")
-        if not name or not DATE_HOLDER.search(name):
+        if not name or not _is_date_holder(name):
             continue
         text = el.text_content()
         if len(text) > 200:

@@ -206,7 +206,8 @@ def _is_phrasing(el: HtmlElement) -> bool:
 
 
 def _has_child_block(el: HtmlElement) -> bool:
-    return next(el.iterdescendants(*DIV_TO_P), None) is not None
+    # Recursion in Python beats lxml's tag-filtered iterator, whose set-up dominates on small divs.
+    return any(c.tag in DIV_TO_P or (len(c) and _has_child_block(c)) for c in el)
 
 
 def _single_child_tag(el: HtmlElement, tag: str) -> bool:
@@ -642,9 +643,12 @@ class Readable:
         weight = class_weight(node, self.flags)
         if weight < 0:
             return True
-        text = inner_text(node)
-        if text.count(",") >= 10:
+        raw = raw_text(node)
+        # White space holds no commas: the count needs no normalised text,
+        # which is costly on the large containers this rule keeps.
+        if raw.count(",") >= 10:
             return False
+        text = " ".join(raw.split())
         p = img = li = inputs = 0
         embeds = 0
         for d in node.iterdescendants("p", "img", "li", "input", *EMBEDS):
@@ -707,10 +711,11 @@ class Readable:
         self._clean_tags(article, ("object", "embed", "footer", "link", "aside"))
         for child in _elements(article):
             for el in list(child.iter(etree.Element)):
-                match = _match_string(el)
+                keys = el.keys()
+                if not keys or ("class" not in keys and "id" not in keys):
+                    continue
                 if (
-                    match != " "
-                    and _name_traits(match) & _IS_SHARE
+                    _name_traits(_match_string(el)) & _IS_SHARE
                     and el.getparent() is not None
                     and len(raw_text(el)) < CHAR_THRESHOLD
                 ):
