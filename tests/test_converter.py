@@ -56,6 +56,8 @@ def test_paragraphs_and_br():
     ("<p>a<br><b>b</b></p>", "a<br>**b**\n", "ab"),
     ("<p>a\\<br>b</p>", "a\\\\<br>b\n", "a\\b"),
     ("<p>x<br>*y*</p>", "x<br>\\*y\\*\n", "x*y*"),
+    ("<p>a<br><br>b</p>", "a<br><br>b\n", "ab"),
+    ("<p><b>a<br></b>b</p>", "**a**<br>b\n", "ab"),
     # with white space after it, the usual hard break
     ("<p>a<br> b</p>", "a\\\nb\n", "a\nb"),
     ("<p>a<br><span> b</span></p>", "a\\\nb\n", "a\nb"),

@@ -19,7 +19,6 @@ from mirror.converter.images import best_image_src
 from mirror.converter.inline import (
     BR,
     BR_BLOCK,
-    BR_TIGHT,
     CELL,
     HEADING,
     PARA,
@@ -171,43 +170,6 @@ def code_span(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " " and text.strip(" "))
     return f"{fence} {text} {fence}" if pad else f"{fence}{text}{fence}"
-
-
-_JOINING_SPANS = frozenset(("strong", "b", "em", "i", "span", "a", "font", "u", "small", "mark"))
-
-
-def _joins_words(br) -> bool:  # type: ignore[no-untyped-def]
-    """True when the page's text runs on at both sides of this <br>, with no white space.
-
-    Such a break is written as inline `<br>`, so the rendered text joins the
-    words as the page's own text does; any other is a `\\` hard break.
-    """
-    after = br.tail
-    node = br
-    for _ in range(3):  # a break at the end of a span: the text after the span
-        if after or node.getnext() is not None:
-            break
-        node = node.getparent()
-        if node is None or node.tag not in _JOINING_SPANS:
-            return False
-        after = node.tail
-    if not after:
-        nxt = node.getnext()
-        if nxt is None or nxt.tag.__class__ is not str or nxt.tag == "br":
-            return False
-        after = nxt.text
-    if not after or after[0] in _ASCII_WS:
-        return False
-    prev = br.getprevious()
-    if prev is None:
-        before = br.getparent().text if br.getparent() is not None else None
-        return bool(before) and before[-1] not in _ASCII_WS
-    if prev.tag.__class__ is not str:  # a comment
-        return False
-    before = prev.tail
-    if not before:
-        return prev.tag != "br"  # (two breaks in a row make an empty line)
-    return before[-1] not in _ASCII_WS
 
 
 def _pre_text(el) -> str:  # type: ignore[no-untyped-def]
@@ -483,7 +445,7 @@ class Converter:
 
     # ------------------------------------------------------------ inline
     def convert_br(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
-        self._inl.append(BR_TIGHT if _joins_words(el) else BR)
+        self._inl.append(BR)
 
     def convert_em(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]
         self._span(el, depth, Open("em"))

@@ -61,17 +61,10 @@ class Raw:
 class Break:
     """A hard line break (<br>)."""
 
-    __slots__ = ("tight",)
-
-    def __init__(self, tight: bool = False) -> None:
-        self.tight = tight
+    __slots__ = ()
 
 
 BR = Break()
-# A <br> the page's text goes on right after, with no white space: written
-# as inline `<br>`, so the rendered text keeps the words exactly as the page
-# joined them (a `\` line break would add a newline to the text).
-BR_TIGHT = Break(tight=True)
 # The line break between two blocks flattened into one line (a table cell).
 BR_BLOCK = Break()
 
@@ -333,6 +326,12 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     space_nl = False  # ...that held a source line break (dropped between CJK)
     pending_opens: list = []
     pending_breaks: list = []
+    # A run of <br> with the page's text right against both sides (no white
+    # space) becomes inline `<br>`: the rendered text then joins the words as
+    # the page's own text does, where a `\` break would add a newline.
+    touching = False  # the page's last text ended in a visible character
+    tight_before = False  # ...when the run of breaks began
+    ws_since_break = False  # white space in the page since the run began
     seen = False  # anything visible on the current line
     last_char = ""
     opened: set = set()
@@ -346,6 +345,9 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 tok = _CJK_BREAK.sub("", tok)
                 if not tok:
                     continue
+            if pending_breaks and tok[0] in _WS_CHARS:
+                ws_since_break = True
+            touching = tok[-1] not in _WS_CHARS
             body = _collapse_ws(tok)
             lead = body[0] == " "
             if lead:
@@ -365,7 +367,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 if text:
                     segs.append((_T, "".join(text)))
                     text = []
-                segs.extend(pending_breaks)
+                segs.extend(_breaks(pending_breaks, tight_before and not ws_since_break))
                 pending_breaks = []
                 pending_space = seen = False
             if pending_space:
@@ -410,7 +412,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                 if text:
                     segs.append((_T, "".join(text)))
                     text = []
-                segs.extend(pending_breaks)
+                segs.extend(_breaks(pending_breaks, tight_before and not ws_since_break))
                 pending_breaks = []
                 pending_space = seen = False
             if pending_space:
@@ -427,15 +429,18 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
                     o = pending_opens[-1]
                     pending_opens.clear()
                     segs.append((_C, o))
+                    seen = True  # breaks and spaces after it are not at the edge
                     continue
                 pending_opens.clear()
             if tok.text:
                 segs.append((_R, tok.text, tok.html))
                 seen = True
                 last_char = tok.text[-1]
+                touching = True
         elif cls is Break and (seen or pending_breaks):
-            pending_breaks.append(
-                _TIGHT_BREAK_SEG if tok.tight else _BLOCK_BREAK_SEG if tok is BR_BLOCK else _BREAK_SEG)
+            if not pending_breaks:
+                tight_before, ws_since_break = touching, False
+            pending_breaks.append(_BLOCK_BREAK_SEG if tok is BR_BLOCK else _BREAK_SEG)
             pending_space = False
     if text:
         segs.append((_T, "".join(text)))
@@ -451,6 +456,16 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
     for o in reversed(open_stack):
         segs.append((_C, o))
     return segs
+
+
+_WS_CHARS = frozenset(" \t\n\r\f")
+
+
+def _breaks(run: list, tight: bool) -> list:
+    """The segments of a run of breaks: inline `<br>` when the page's words touch it on both sides."""
+    if tight and _BLOCK_BREAK_SEG not in run:
+        return [_TIGHT_BREAK_SEG] * len(run)
+    return run
 
 
 def _collapse_ws(text: str) -> str:
