@@ -33,6 +33,7 @@ KINDS = (
     "missing-page",
     "orphan",
     "duplicate-path",
+    "unindexed",
     "retired-present",
     "manifest",
     "unreadable",
@@ -694,17 +695,20 @@ def _join(from_dir: str, path: str) -> str:
 
 def _check_file(
     path: str, kind: str, expect: Sequence[str], ctx: _Context, root: str
-) -> tuple[list[Problem], Counter[str]]:
-    """One Markdown file: its links and raw HTML, and for a page its QR code."""
+) -> tuple[list[Problem], Counter[str], set[str]]:
+    """One Markdown file: its links and raw HTML, and for a page its QR code.
+
+    Also returns the repo files an index links to (empty for other files)."""
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
     counts[kind] += 1
+    linked: set[str] = set()
     try:
         with open(os.path.join(root, path), encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem("unreadable", path, str(exc)))
-        return problems, counts
+        return problems, counts, linked
     scan = scan_markdown(text)
     from_dir = posixpath.dirname(path)
     for link in scan.links:
@@ -714,21 +718,22 @@ def _check_file(
             problems.append(Problem("active-content", path,
                                     f"line {link.line}: {why} URL in a {link.kind}: {link.dest[:80]}"))
             continue
-        _check_target(path, link.line, link.dest, from_dir, ctx, problems)
+        _check_target(path, link.line, link.dest, from_dir, ctx, problems, linked)
     for line, fragment in scan.html:
         for what in active_in_html(fragment):
             problems.append(Problem("active-content", path, f"line {line}: {what}"))
         for dest in html_links(fragment):
             counts["links"] += 1
             if not dangerous_url(dest):
-                _check_target(path, line, dest, from_dir, ctx, problems)
+                _check_target(path, line, dest, from_dir, ctx, problems, linked)
     if kind == "pages":
         _check_qr(path, scan, expect, ctx, root, problems, counts)
-    return problems, counts
+    return problems, counts, linked if kind == "indexes" else set()
 
 
 def _check_target(
-    path: str, line: int, dest: str, from_dir: str, ctx: _Context, problems: list[Problem]
+    path: str, line: int, dest: str, from_dir: str, ctx: _Context, problems: list[Problem],
+    linked: set[str],
 ) -> None:
     target = _target(dest, from_dir, ctx)
     if target is None:
@@ -736,7 +741,9 @@ def _check_target(
     repo_path, why = target
     if why:
         problems.append(Problem("escapes-repo", path, f"line {line}: {dest[:120]} leads out of the repo"))
-    elif repo_path not in ctx.files and repo_path not in ctx.dirs and repo_path != ".":
+    elif repo_path in ctx.files:
+        linked.add(repo_path)
+    elif repo_path not in ctx.dirs and repo_path != ".":
         problems.append(Problem("broken-link", path, f"line {line}: {dest[:120]} -> {repo_path} does not exist"))
 
 
@@ -1080,14 +1087,16 @@ def _decode(png: bytes) -> str | None:
 
 
 def _check_chunk(root: str, ctx: _Context, files: list[tuple[str, str, tuple[str, ...]]]
-                 ) -> tuple[list[Problem], Counter[str]]:
+                 ) -> tuple[list[Problem], Counter[str], set[str]]:
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
+    linked: set[str] = set()
     for path, kind, expect in files:
-        p, c = _check_file(path, kind, expect, ctx, root)
+        p, c, n = _check_file(path, kind, expect, ctx, root)
         problems.extend(p)
         counts.update(c)
-    return problems, counts
+        linked |= n
+    return problems, counts, linked
 
 
 _worker: tuple[str, _Context] | None = None
@@ -1098,7 +1107,7 @@ def _init_worker(root: str, ctx: _Context) -> None:
     _worker = (root, ctx)
 
 
-def _run_chunk(files: list[tuple[str, str, tuple[str, ...]]]) -> tuple[list[Problem], Counter[str]]:
+def _run_chunk(files: list[tuple[str, str, tuple[str, ...]]]) -> tuple[list[Problem], Counter[str], set[str]]:
     assert _worker is not None
     return _check_chunk(_worker[0], _worker[1], files)
 
@@ -1198,7 +1207,7 @@ def check_repo(
       own public URLs (`page_url`, `asset_url`: templates with {path}) are checked the same way;
     - every page shows its QR image, which exists and encodes the URL the footer links it to;
     - the manifest and the files agree (no missing page, orphan, doubly held path, or files
-      of a retired record);
+      of a retired record), and every live page is linked from an index;
     - no page holds active content: script-like elements, event handlers, script URLs.
 
     Pages are checked in `workers` processes (default: up to 2) when there are many.
@@ -1250,9 +1259,14 @@ def check_repo(
             results = list(pool.map(_run_chunk, chunks))
     else:
         results = [_check_chunk(str(root), ctx, todo)]
-    for problems, counts in results:
+    indexed: set[str] = set()
+    for problems, counts, linked in results:
         report.problems.extend(problems)
         report.counts.update(counts)
+        indexed |= linked
+    for path in sorted(expect):  # (a missing page is reported as such)
+        if path in files and path not in indexed:
+            report.problems.append(Problem("unindexed", path, f"no index in {indexes_prefix} links to this page"))
     report.problems.sort(key=lambda p: (KINDS.index(p.kind) if p.kind in KINDS else len(KINDS), p.path))
     report.seconds = time.perf_counter() - started
     return report

@@ -164,6 +164,19 @@ def test_page_the_manifest_lists_is_gone(demo):
     assert "indexes/news.md: line" in result.output and "README.md: line" in result.output
 
 
+def test_page_no_index_links_to(demo):
+    index = demo / "output" / "indexes" / "news.md"
+    lines = index.read_text("utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if "zh-rain.md" not in line]
+    assert len(kept) == len(lines) - 1
+    index.write_text("".join(kept), encoding="utf-8")
+    result = run_check(demo)
+    assert result.exit_code == 1
+    assert f"unindexed (1):\n  {RAIN}: no index in indexes/ links to this page" in result.output
+    # the README still links it: only the indexes count, they are the complete list
+    assert "zh-rain.md" in (demo / "output" / "README.md").read_text("utf-8")
+
+
 @pytest.mark.parametrize(
     ("snippet", "what"),
     [
