@@ -739,6 +739,7 @@ def _fetch(t: _Table) -> FetchSettings:
     d = FetchSettings()
     checks: dict[str, _Check] = {
         "timeout": _number(gt=0),
+        "deadline": _number(gt=0),
         "retries": _integer(0),
         "backoff": _number(ge=0),
         "max_backoff": _number(gt=0),

@@ -461,7 +461,8 @@ class Fetcher:
     """The HTTP client of a run: one session, pooled, polite, bounded and checked.
 
     `deadline` bounds one attempt of one request from connect to the last byte
-    of the body; it defaults to three times `settings.timeout`.
+    of the body; it defaults to `settings.deadline`, or else three times
+    `settings.timeout`.
     """
 
     def __init__(
@@ -472,6 +473,8 @@ class Fetcher:
         deadline: float | None = None,
     ) -> None:
         self.settings = settings or FetchSettings()
+        if deadline is None:
+            deadline = self.settings.deadline
         if deadline is not None and not deadline > 0:
             raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.deadline = deadline if deadline is not None else max(3 * self.settings.timeout, 1.0)

@@ -77,6 +77,7 @@ class FetchSettings:
     """How the one HTTP client of a run behaves."""
 
     timeout: float = 20.0  # seconds, connect and read each
+    deadline: float | None = None  # seconds for one attempt, connect to last byte; None: 3 x timeout
     retries: int = 3
     backoff: float = 0.5  # seconds; doubled on each retry
     max_backoff: float = 30.0  # cap, also on Retry-After

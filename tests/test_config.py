@@ -47,6 +47,7 @@ push_attempts = 3
 
 [fetch]
 timeout = 12
+deadline = 40
 retries = 0
 backoff = 0.25
 max_backoff = 8
@@ -200,7 +201,7 @@ def test_full_config_loads_every_key(site: Path, monkeypatch: pytest.MonkeyPatch
         push_attempts=3,
     )
     assert config.fetch == FetchSettings(
-        timeout=12.0, retries=0, backoff=0.25, max_backoff=8.0, per_host=2, workers=4, delay=1.0,
+        timeout=12.0, deadline=40.0, retries=0, backoff=0.25, max_backoff=8.0, per_host=2, workers=4, delay=1.0,
         user_agent="mirror-test/1", max_bytes=1048576, allow_private=True,
         allow_hosts=("127.0.0.1", "localhost"),
     )
@@ -415,6 +416,7 @@ ERRORS = [
      "expected an array of host names or IP addresses, got 'localhost' (a string)"),
     # ranges
     ('timeout = 12', 'timeout = 0', "fetch.timeout", "expected a number > 0, got 0"),
+    ('deadline = 40', 'deadline = -3', "fetch.deadline", "expected a number > 0, got -3"),
     ('retries = 0', 'retries = -1', "fetch.retries", "expected an integer >= 0, got -1"),
     ('workers = 4', 'workers = 0', "fetch.workers", "expected an integer >= 1, got 0"),
     ('max_bytes = 1048576', 'max_bytes = 0', "fetch.max_bytes", "expected an integer >= 1, got 0"),

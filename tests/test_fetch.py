@@ -418,7 +418,9 @@ def test_trickling_headers_are_cut_at_the_deadline(server: Loopback) -> None:
             time.sleep(0.1)
 
     server.routes["/trickle"] = trickle
-    f = Fetcher(FetchSettings(timeout=0.5, retries=0, allow_hosts=("127.0.0.1",)), deadline=1.0)
+    # the deadline from the settings (the config's [fetch] deadline)
+    f = Fetcher(FetchSettings(timeout=0.5, deadline=1.0, retries=0, allow_hosts=("127.0.0.1",)))
+    assert f.deadline == 1.0
     with f, pytest.raises(FetchTimeout):
         started = time.monotonic()
         try:
