@@ -535,10 +535,18 @@ def test_backtick_in_link_text_and_destination_keeps_the_link():
     assert a is not None and a.text == "one ` tick" and root.find(".//code") is None
 
 
-def test_blocks_in_a_pipe_cell_are_one_line_break_apart():
-    md = html_to_markdown("<table><tr><td><p>A</p>\n  <p>B</p></td><td>x</td></tr>"
-                          "<tr><td>1</td><td>2</td></tr></table>")
-    assert md.splitlines()[0] == "| A<br>B | x |"
+@pytest.mark.parametrize("cell, want, text", [
+    # one line break apart; the page's white space between them stays in the text
+    ("<p>A</p>\n  <p>B</p>", "A<br> B", "A B"),
+    ("<p>A</p><p>B</p>", "A<br>B", "AB"),
+    ("A<br>\nB", "A<br> B", "A B"),
+    ("A<br>B", "A<br>B", "AB"),
+])
+def test_blocks_and_breaks_in_a_pipe_cell(cell, want, text):
+    md, out = roundtrip(f"<table><tr><td>{cell}</td><td>x</td></tr><tr><td>1</td><td>2</td></tr></table>")
+    assert md.splitlines()[0] == f"| {want} | x |"
+    th = out.find(".//th")
+    assert th.find("br") is not None and th.text_content() == text
 
 
 def test_urls_with_entity_like_text_are_not_autolinks():

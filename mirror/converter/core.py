@@ -18,7 +18,6 @@ from mirror.converter import rawhtml
 from mirror.converter.images import best_image_src
 from mirror.converter.inline import (
     BR,
-    BR_BLOCK,
     CELL,
     HEADING,
     PARA,
@@ -441,7 +440,7 @@ class Converter:
         while i >= 0 and inl[i].__class__ is str and not inl[i].strip(_ASCII_WS):
             i -= 1
         if i >= 0 and inl[i].__class__ is not Break:
-            inl.append(BR_BLOCK)
+            inl.append(BR)
 
     # ------------------------------------------------------------ inline
     def convert_br(self, el, depth: int) -> None:  # type: ignore[no-untyped-def]

@@ -65,8 +65,6 @@ class Break:
 
 
 BR = Break()
-# The line break between two blocks flattened into one line (a table cell).
-BR_BLOCK = Break()
 
 _HTML_TAGS = {"em": ("<em>", "</em>"), "strong": ("<strong>", "</strong>"),
               "del": ("<del>", "</del>")}
@@ -310,7 +308,6 @@ def _render_text(text: str, mode: int, cjk: bool = True) -> str:
 _T, _R, _O, _C, _B = 0, 1, 2, 3, 4
 _BREAK_SEG = (4, None)
 _TIGHT_BREAK_SEG = (4, "tight")
-_BLOCK_BREAK_SEG = (4, "block")
 
 
 def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
@@ -440,7 +437,7 @@ def _layout(tokens: list, mode: int, cjk: bool = True) -> list:
         elif cls is Break and (seen or pending_breaks):
             if not pending_breaks:
                 tight_before, ws_since_break = touching, False
-            pending_breaks.append(_BLOCK_BREAK_SEG if tok is BR_BLOCK else _BREAK_SEG)
+            pending_breaks.append(_BREAK_SEG)
             pending_space = False
     if text:
         segs.append((_T, "".join(text)))
@@ -463,9 +460,7 @@ _WS_CHARS = frozenset(" \t\n\r\f")
 
 def _breaks(run: list, tight: bool) -> list:
     """The segments of a run of breaks: inline `<br>` when the page's words touch it on both sides."""
-    if tight and _BLOCK_BREAK_SEG not in run:
-        return [_TIGHT_BREAK_SEG] * len(run)
-    return run
+    return [_TIGHT_BREAK_SEG] * len(run) if tight else run
 
 
 def _collapse_ws(text: str) -> str:
@@ -623,12 +618,10 @@ def _serialize(segs: list, mode: int) -> str:
     else:
         if mode == HEADING:
             brk = tight = " "
-        else:
-            brk, tight = ("<br>" if cell else "\\\n"), "<br>"
-        # a cell keeps a <br>'s following white space in its text
-        spaced = "<br> " if cell else brk
-        result = "".join([final[i] if segs[i][0] != _B else spaced if segs[i][1] is None
-                          else tight if segs[i][1] == "tight" else brk for i in range(n)])
+        else:  # (in a cell, the page's white space at a break stays in the text)
+            brk, tight = ("<br> " if cell else "\\\n"), "<br>"
+        result = "".join([final[i] if segs[i][0] != _B else brk if segs[i][1] is None else tight
+                          for i in range(n)])
     if mode == HEADING and result.endswith("#"):
         result = _escape_closing_hashes(result)
     if result and (result[0] in _EDGE_SPACES or result[-1] in _EDGE_SPACES):
