@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from mirror.fsutil import write_atomic
 
 __all__ = [
@@ -219,12 +217,9 @@ class MirrorRepo:
     kept apart by `lock()`.
     """
 
-    def __init__(self, repo: git.Repo, branch: str) -> None:
-        self._repo = repo
-        self._root = Path(repo.working_tree_dir or "").resolve()
-        self._git_dir = Path(repo.git_dir).resolve()
-        # GitPython's own git processes (cat-file, for head()) must not follow a caller's GIT_DIR.
-        repo.git.update_environment(GIT_DIR=str(self._git_dir))
+    def __init__(self, root: Path, git_dir: Path, branch: str) -> None:
+        self._root = root.resolve()
+        self._git_dir = git_dir.resolve()
         self._branch = branch
         self._lock_fd: int | None = None
         self._lock_depth = 0
@@ -244,34 +239,28 @@ class MirrorRepo:
                 raise GitError(f"{path}: not a git repository (clone the mirror repo there first)")
             path.mkdir(parents=True, exist_ok=True)
             _run(path, "init", "-q", f"--initial-branch={branch}")
-        repo = None
         for attempt in range(5):
-            try:
-                repo = git.Repo(path)
+            found = _locate(path)
+            if not isinstance(found, str):
                 break
-            except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-                # An incomplete .git: another first run's `git init` still under way, or one that
-                # was killed. `git init` on it is idempotent and completes it.
-                if not create or attempt == 4:
-                    raise GitError(f"{path}: not a git repository ({exc})") from exc
-                time.sleep(0.05 * (attempt + 1))
-                _run(path, "init", "-q", f"--initial-branch={branch}")
-        assert repo is not None
-        if repo.bare or not repo.working_tree_dir:
-            repo.close()
-            raise GitError(f"{path}: a bare repository; mirror needs a clone with a work tree")
-        self = cls(repo, branch)
-        try:
-            # Changing the repo (config, branch) is done under the run lock, and only when
-            # needed: a live run of ours may be mid-rebase on a detached HEAD.
-            if self._setup_needed():
+            # An incomplete .git: another first run's `git init` still under way, or one that
+            # was killed. `git init` on it is idempotent and completes it.
+            if not create or attempt == 4:
+                raise GitError(f"{path}: not a git repository ({found})")
+            time.sleep(0.05 * (attempt + 1))
+            _run(path, "init", "-q", f"--initial-branch={branch}")
+        self = cls(found[1], found[0], branch)
+        # Changing the repo (config, branch) is done under the run lock, and only when
+        # needed: a live run of ours may be mid-rebase on a detached HEAD.
+        if self._setup_needed():
+            try:
                 with self.lock():
                     self._recover()
                     self._configure()
                     self._switch_branch()
-        except BaseException:
-            repo.close()
-            raise
+            except BaseException:
+                self.close()
+                raise
         return self
 
     def _setup_needed(self) -> bool:
@@ -344,10 +333,9 @@ class MirrorRepo:
         return self._branch
 
     def close(self) -> None:
-        """Release the lock if held and stop GitPython's persistent git processes."""
+        """Release the lock if held."""
         while self._lock_depth:
             self._release()
-        self._repo.close()
 
     def __enter__(self) -> MirrorRepo:
         return self
@@ -357,10 +345,8 @@ class MirrorRepo:
 
     def head(self) -> str | None:
         """The sha of the branch's last commit, or None before the first commit."""
-        try:
-            return self._repo.head.commit.hexsha
-        except ValueError:  # unborn branch
-            return None
+        proc = self._git("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None  # else an unborn branch
 
     def changed_files(self, paths: Sequence[str] = (".",)) -> list[str]:
         """Files under `paths` that differ from the last commit: new, modified or deleted."""
@@ -695,8 +681,7 @@ class MirrorRepo:
             )
 
     def _set_remote(self, url: str) -> None:
-        names = {r.name for r in self._repo.remotes}
-        if REMOTE_NAME not in names:
+        if REMOTE_NAME not in self._git("remote").stdout.split():
             self._git("remote", "add", REMOTE_NAME, url)
             return
         current = self._git("remote", "get-url", REMOTE_NAME, check=False).stdout.strip()
@@ -864,6 +849,25 @@ def _read_pid(fd: int) -> int | None:
         return int(raw) if raw else None
     except (OSError, ValueError):
         return None
+
+
+def _locate(path: Path) -> tuple[Path, Path] | str:
+    """(git folder, work tree) of the repo whose `.git` is in `path`, or why there is none.
+
+    Asked with `--git-dir`: git must not look in the folders above, where another repo (the
+    project holding the mirror's folder) would answer.
+    """
+    proc = _run(path, "--git-dir=.git", "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+                "--show-toplevel", check=False)
+    lines = proc.stdout.splitlines()
+    if lines[:1] == ["true"]:
+        raise GitError(f"{path}: a bare repository; mirror needs a clone with a work tree")
+    if proc.returncode != 0 or len(lines) != 3:
+        message = _last_line(proc.stderr or proc.stdout)
+        if "not a git repository" not in message and "gitfile" not in message:
+            raise GitError(f"{path}: {message}{_hint(proc.stderr)}")
+        return message
+    return Path(lines[1]), Path(lines[2])
 
 
 def _check_branch_name(branch: str) -> None:

@@ -14,7 +14,6 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import feedparser
 import lxml.etree
 import lxml.html
-from lxml.cssselect import CSSSelector
 
 from mirror.encoding import decode_html, sniff_binary
 from mirror.fetch import Fetcher, FetchError, one_line
@@ -235,6 +234,8 @@ def _selector(profile: SourceProfile, expression: str) -> Callable[[Any], list[A
     try:
         if expression.lstrip().startswith(("/", "(")):
             return lxml.etree.XPath(expression.strip())
+        from lxml.cssselect import CSSSelector  # listing sources only: a feed never loads cssselect
+
         return CSSSelector(expression)
     except Exception as err:  # cssselect and lxml raise several unrelated types
         raise SourceError(f"source {profile.name!r}: bad selector {expression!r}: {err}") from None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from mirror.publisher import RunReport
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from mirror.publisher import RunReport
 
 console = Console(stderr=True)
 
@@ -17,20 +19,36 @@ class RunProgress:
     """The publisher's progress callback, drawn with rich on stderr (silent when not a terminal)."""
 
     def __init__(self) -> None:
-        self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        )
+        # rich's progress and table modules load only when drawn: a run in CI (no terminal)
+        # with nothing new shows one line.
+        self._bar: Progress | None = None
+        if console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=console, transient=True,
+            )
         self._tasks: dict[str, int] = {}
 
     def __enter__(self) -> RunProgress:
-        self._bar.start()
+        if self._bar is not None:
+            self._bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+        if self._bar is not None:
+            self._bar.stop()
 
     def __call__(self, what: str, advance: int, total: int | None) -> None:
+        if self._bar is None:
+            return
         if what not in self._tasks:
             self._tasks[what] = self._bar.add_task(what, total=total)
         elif total is not None:
@@ -42,20 +60,11 @@ class RunProgress:
 def print_report(report: RunReport, repo: Path) -> None:
     """The summary a user reads after a run: what was published, what failed, and the commit."""
     if report.published:
-        table = Table(title="dry run: would publish" if report.dry_run else "published", title_justify="left")
-        table.add_column("channel")
-        table.add_column("title", overflow="fold")
-        table.add_column("page", overflow="fold")
-        for p in report.published:
-            table.add_row(p.channel, p.title + (" (updated)" if p.updated else ""), p.path)
-        console.print(table)
+        _print_table("dry run: would publish" if report.dry_run else "published",
+                     [("channel", "ellipsis"), ("title", "fold"), ("page", "fold")],
+                     [(p.channel, p.title + (" (updated)" if p.updated else ""), p.path) for p in report.published])
     if report.failed:
-        table = Table(title="failed", title_justify="left", style="red")
-        table.add_column("article or source", overflow="fold")
-        table.add_column("reason", overflow="fold")
-        for what, why in report.failed:
-            table.add_row(what, why)
-        console.print(table)
+        _print_table("failed", [("article or source", "fold"), ("reason", "fold")], report.failed, style="red")
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if report.push_error:
@@ -73,3 +82,14 @@ def print_report(report: RunReport, repo: Path) -> None:
     else:
         tail = "nothing to commit"
     console.print(", ".join(parts) + "; " + tail, highlight=False)
+
+
+def _print_table(title: str, columns: list[tuple[str, str]], rows: list[tuple[str, ...]], style: str = "none") -> None:
+    from rich.table import Table  # only a run that published or failed draws one
+
+    table = Table(title=title, title_justify="left", style=style)
+    for name, overflow in columns:
+        table.add_column(name, overflow=overflow)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from mirror.config import parse_config
+from mirror.gitrepo import GitError
 from mirror.manifest import Manifest
 from mirror.publisher import Publisher
 
@@ -341,3 +342,26 @@ def test_two_clones_publishing_at_once_both_land(tmp_path, site):
     index = (final / "indexes/news.md").read_text("utf-8")
     assert "Story 1" in index and "Story 2" in index
     assert_links_resolve(final)
+
+
+def test_mirror_folder_inside_another_checkout_gets_its_own_repo(tmp_path, site):
+    """The default config's repo is a folder of the project's own checkout: a half-made `.git`
+    there (a killed first run) is completed, and nothing ever lands in the outer repo."""
+    outer = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(outer)], check=True)
+    (outer / "README.md").write_text("the project\n", "utf-8")
+    git(outer, "add", "-A")
+    git(outer, "-c", "user.name=P", "-c", "user.email=p@example.org", "commit", "-q", "-m", "project")
+    mirror_dir = outer / "output"
+    (mirror_dir / ".git").mkdir(parents=True)
+    report = Publisher(make_config(tmp_path, site["base"], repo=str(mirror_dir))).publish()
+    assert len(report.published) == 4 and report.commit
+    assert git(mirror_dir, "rev-parse", "--show-toplevel").strip() == str(mirror_dir.resolve())
+    assert git(outer, "log", "--format=%s").splitlines() == ["project"]
+    assert git(outer, "status", "--porcelain") == "?? output/\n"
+
+
+def test_bare_repository_as_the_mirror_folder_is_refused(tmp_path, site):
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "repo" / ".git")], check=True)
+    with pytest.raises(GitError, match="bare repository"):
+        Publisher(make_config(tmp_path, site["base"])).publish()
