@@ -51,6 +51,8 @@ SPACES = re.compile(r"\s{2,}")
 UNLIKELY_ROLES = frozenset(
     {"menu", "menubar", "complementary", "navigation", "alert", "alertdialog", "dialog"}
 )
+# The tag of an element the walk removes; libxml2 lower-cases the tags it parses.
+_DROPPED = "MIRROR-DROPPED"
 # The attributes the walk over the page looks at.
 _WALK_ATTRS = frozenset(
     {"style", "hidden", "aria-hidden", "aria-modal", "class", "id", "rel", "itemprop", "role"}
@@ -153,7 +155,8 @@ def _name_traits(match: str) -> int:
         (_IS_UNLIKELY if UNLIKELY.search(match) else 0)
         | (_IS_MAYBE if MAYBE_CANDIDATE.search(match) else 0)
         | (_IS_BYLINE if BYLINE.search(match) else 0)
-        | (_IS_SHARE if SHARE.search(match) else 0)
+        # The cheap test first: the pattern is slow, and rarely matches.
+        | (_IS_SHARE if ("share" in match or not match.isascii()) and SHARE.search(match) else 0)
     )
 
 
@@ -381,6 +384,7 @@ class Readable:
         # contiguous run of list entries after it.
         order = list(root.iter(etree.Element))
         handled: set[HtmlElement] = set()
+        dropped = False
         i = 0
         end = len(order)
         while i < end:
@@ -430,7 +434,14 @@ class Readable:
                 remove = True
             if remove:
                 i += sum(1 for _ in node.iterdescendants(etree.Element))
-                _drop(node)
+                if node is root:
+                    _drop(node)
+                else:
+                    # Marked now, removed in one pass at the end: a removal while the
+                    # walk holds a proxy for every element costs lxml a second walk
+                    # over the subtree. Nothing visited later reads the text around it.
+                    node.tag = _DROPPED
+                    dropped = True
                 continue
             if tag in TAGS_TO_SCORE:
                 to_score.append(node)
@@ -450,6 +461,10 @@ class Readable:
                     if not _has_child_block(node):
                         node.tag = "p"
                         to_score.append(node)
+        del order, handled
+        if dropped:
+            # The tail of a removed element stays in place, as with drop_tree().
+            etree.strip_elements(root, _DROPPED, with_tail=False)
         return to_score
 
     def _score(self, to_score: Iterable[HtmlElement]) -> list[HtmlElement]:
@@ -634,7 +649,7 @@ class Readable:
         is_data = self.data_tables.__contains__
         if tag == "table" and node in self.data_tables:
             return False
-        if _has_ancestor(node, "table", -1, is_data):
+        if self.data_tables and _has_ancestor(node, "table", -1, is_data):
             return False
         if _has_ancestor(node, "code"):
             return False
