@@ -25,13 +25,13 @@ from mirror.fsutil import safe_join, write_atomic
 from mirror.gitrepo import MirrorRepo, PushError
 from mirror.manifest import Manifest, Record, SavedKeys, iso
 from mirror.model import Article, Entry, Fetched, SourceProfile
-from mirror.paths import PageLayout, page_id, relative_path
 from mirror.rewrite import normalize_url, rewrite_links
 from mirror.shortener import CachedShortener, ShortenError, make_shortener, short_url_problem
 from mirror.sources import SourceError, entries
 
 if TYPE_CHECKING:
     from mirror.images import ImageStore
+    from mirror.paths import PageLayout
     from mirror.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -125,18 +125,11 @@ class Publisher:
                 repo = stack.enter_context(MirrorRepo.open(self.settings.repo, self.settings.branch))
                 stack.enter_context(repo.lock(self.settings.lock_timeout))
                 root = repo.root
-                # Whether the repo is settled is asked of git while the feeds are read: it is
-                # most of what a run with nothing new costs besides them (lstat of every file).
-                pool = stack.enter_context(ThreadPoolExecutor(1))
-                settled = None if dry_run or urls else pool.submit(self._settled, repo)
-                keys = SavedKeys.read(root) if settled is not None else None
-                listed = self._listed(profiles, urls, fetcher, report)
-                if keys is not None and settled is not None and not self._to_retire(keys):
-                    todo, unchanged = self._select(listed, keys, urls, limit)
-                    if not todo and settled.result():
-                        # Nothing new, and nothing a full run would repair or commit: done
-                        # without loading every record.
-                        report.unchanged = unchanged
+                if dry_run or urls:
+                    listed = self._listed(profiles, urls, fetcher, report)
+                else:
+                    listed, done = self._quick_look(repo, profiles, fetcher, report)
+                    if done:
                         self.progress("publish", 0, 0)
                         self._push(repo, push, report)
                         return report
@@ -164,6 +157,26 @@ class Publisher:
             report.timings["git"] += time.perf_counter() - t
             self._push(repo, push, report)
         return report
+
+    def _quick_look(
+        self, repo: MirrorRepo, profiles: list[SourceProfile], fetcher: Fetcher, report: RunReport
+    ) -> tuple[list[tuple[Entry, SourceProfile]], bool]:
+        """The sources' entries, and whether the run can end with them: nothing new, and nothing
+        a full run would repair, retire or commit. Told without loading every record."""
+        with ThreadPoolExecutor(1) as pool:
+            # git's part (an lstat of every file) is most of what such a run costs besides the
+            # feeds: asked while they are read. Leaving this block waits for it, so that git is
+            # done before a full run goes on.
+            settled = pool.submit(self._settled, repo)
+            keys = SavedKeys.read(repo.root)
+            listed = self._listed(profiles, (), fetcher, report)
+            if keys is None or self._to_retire(keys):
+                return listed, False
+            todo, unchanged = self._select(listed, keys, (), None)
+            if todo or not settled.result():
+                return listed, False
+        report.unchanged = unchanged
+        return listed, True
 
     def _settled(self, repo: MirrorRepo) -> bool:
         """Whether a run that finds nothing new would change nothing in `repo` either: no marker
@@ -216,6 +229,7 @@ class Publisher:
         report: RunReport,
     ) -> None:
         from mirror.images import ImageStore
+        from mirror.paths import PageLayout
 
         shortener = None if report.dry_run else self._shortener(manifest)
         images = {} if report.dry_run else {
@@ -347,6 +361,7 @@ class Publisher:
         import lxml.html
 
         from mirror.extract import extract_article
+        from mirror.paths import page_id, relative_path
         from mirror.qr import qr_png
 
         timings = report.timings
