@@ -714,12 +714,13 @@ def _prev_char(segs: list, final: list, i: int) -> str:
 
 
 def _next_char(segs: list, i: int) -> str:
+    """Character after segment i in the output; a break is written `\\`+newline or `<br>`: punctuation."""
     j = i + 1
     if j >= len(segs):
         return "\n"
     k = segs[j][0]
     if k == _B:
-        return "<" if segs[j][1] == "tight" else "\n"
+        return "<" if segs[j][1] == "tight" else "\\"
     if k in (_T, _R):
         return segs[j][1][:1] or "\n"
     if k == _O:
@@ -732,7 +733,7 @@ def _next_char_final(segs: list, final: list, i: int) -> str:
     while j < len(segs):
         k = segs[j][0]
         if k == _B:
-            return "<" if segs[j][1] == "tight" else "\n"
+            return "<" if segs[j][1] == "tight" else "\\"
         f = final[j]
         if f is None:
             return "*"
