@@ -80,11 +80,12 @@ def _scrub_text(root: HtmlElement) -> None:
 
 def _only_links(content: HtmlElement) -> bool:
     """Whether the content is nothing but links (a menu): no image, hardly any text outside links."""
-    if content.find(".//img") is not None:
+    if next(content.iter("img"), None) is not None:
         return False
     # Characters, not words: Chinese and Japanese text has no spaces between words.
-    text = len("".join("".join(content.itertext()).split()))
-    linked = sum(len("".join("".join(a.itertext()).split())) for a in content.iter("a") if a.get("href"))
+    # text_content() is itertext() joined, in C.
+    text = len("".join(content.text_content().split()))
+    linked = sum(len("".join(a.text_content().split())) for a in content.iter("a") if a.get("href"))
     return linked > 0 and text - linked < 20
 
 
