@@ -409,7 +409,7 @@ class Readable:
                     or ("aria-modal" in keys and get("aria-modal") == "true" and get("role") == "dialog")
                 ):
                     remove = True
-                elif node is not root:
+                elif node is not root and (self.byline is None or (strip and tag != "a")):
                     ident = get("id") if "id" in keys else None
                     match = f"{cls or ''} {ident or ''}".lower() if cls or ident else ""
                     traits = _name_traits(match) if match else 0
