@@ -450,3 +450,53 @@ def test_attribute_names_lxml_reads_as_namespaces_do_not_lose_the_article(middle
             + "</article></body></html>")
     article = extract_article(page, "https://site.example/news/a.html")
     assert "odd attribute" in article.markdown and "onclick" not in article.markdown
+
+
+def test_mixed_div_wraps_inline_runs_and_leaves_blocks_in_place():
+    from mirror.readable import _wrap_phrasing
+
+    div = lxml.html.fragment_fromstring(
+        "<div>Lead text <b>bold</b> more<br><br> <p>A block</p> \n<ul><li>item</li></ul>"
+        "between <a href='/x'>link</a> end<br> </div>"
+    )
+    block, items = div.find("p"), div.find("ul")
+    made = _wrap_phrasing(div)
+    assert [el.tag for el in div] == ["p", "p", "ul", "p"]
+    # Blocks are the same elements, never moved out and back in.
+    assert div[1] is block and div[2] is items
+    assert made == [div[0], div[3]]
+    assert lxml.html.tostring(div[0], encoding="unicode") == "<p>Lead text <b>bold</b> more</p>"
+    assert lxml.html.tostring(div[3], encoding="unicode") == '<p>between <a href="/x">link</a> end</p>'
+    assert block.tail == " \n"
+
+
+def test_a_div_of_blocks_only_is_left_alone():
+    from mirror.readable import _wrap_phrasing
+
+    div = lxml.html.fragment_fromstring("<div>\n <p>one</p>\n <p>two</p>\n</div>")
+    before = lxml.html.tostring(div)
+    assert _wrap_phrasing(div) == []
+    assert lxml.html.tostring(div) == before
+
+
+def test_text_after_a_removed_element_is_kept():
+    page = ("<html><body><article><div>" + "".join(f"<p>{p}</p>" for p in PARAS[:2])
+            + "<div>Lead in <span class='sidebar-widget'>SIDEBAR WIDGET</span> TAIL after the widget"
+            + " stays in the article, as it is prose.</div>"
+            + "".join(f"<p>{p}</p>" for p in PARAS[2:]) + "</div></article></body></html>")
+    md = " ".join(extract_article(page, "https://site.example/a.html").markdown.split())
+    assert "SIDEBAR WIDGET" not in md
+    assert "Lead in TAIL after the widget stays in the article" in md
+
+
+def test_link_heavy_container_loses_to_the_prose_despite_more_paragraphs():
+    link_paras = "".join(
+        f"<p><a href='/story/{i}'>{PARAS[i % 4][:120]}</a>, <a href='/more/{i}'>more, and more</a></p>"
+        for i in range(12)
+    )
+    page = (f"<html><body><div class='column'>{link_paras}</div>"
+            "<div class='column'>" + "".join(f"<p>{p}</p>" for p in PARAS)
+            + "</div></body></html>")
+    md = extract_article(page, "https://site.example/a.html").markdown
+    assert PARAS[0][:60] in " ".join(md.split())
+    assert "/story/" not in md
