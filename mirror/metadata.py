@@ -333,7 +333,8 @@ def read_metadata(root: HtmlElement, url: str | None = None, strip_suffix: bool 
             meta.h1 = clean_text(el.text_content())
     # A byline by class or itemprop is found by the content search, which visits every element anyway.
     for el in root.iter("a"):
-        if "author" in (el.get("rel") or "").split():
+        rel = el.get("rel")
+        if rel and "author" in rel.split():
             rel_author = clean_text(el.text_content())
             break
     ld = _json_ld(ld_scripts)

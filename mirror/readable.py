@@ -748,8 +748,9 @@ class Readable:
         for p in list(article.iter("p")):
             if p.getparent() is None:
                 continue
-            if next(p.iter("img", "embed", "object", "iframe", "video", "audio", "picture"), None) is None \
-                    and not raw_text(p).strip():
+            # The text first: it is cheap, and most paragraphs have some.
+            if not raw_text(p).strip() \
+                    and next(p.iter("img", "embed", "object", "iframe", "video", "audio", "picture"), None) is None:
                 _drop(p)
         for br in list(article.iter("br")):
             nxt = br.getnext()
