@@ -255,7 +255,11 @@ def _wrap_phrasing(div: HtmlElement) -> list[HtmlElement]:
         # Most divs hold only blocks separated by whitespace: nothing to wrap.
         for c in div:
             tail = c.tail
-            if (tail and not tail.isspace()) or (c.tag != "br" and _is_phrasing(c)):
+            if tail and not tail.isspace():
+                break
+            tag = c.tag
+            # _is_phrasing(c) but br, without a call for the common cases
+            if tag != "br" and (tag in PHRASING or (tag in ("a", "del", "ins") and _is_phrasing(c))):
                 break
         else:
             return []
