@@ -16,21 +16,57 @@ from lxml.html import HtmlElement
 # containers lose them, and the best container grows to take in siblings that
 # look like article text.
 
-UNLIKELY = re.compile(
-    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|"
-    r"gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|"
-    r"sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote",
-)
-MAYBE_CANDIDATE = re.compile(r"and|article|body|column|content|main|mathjax|shadow")
-POSITIVE = re.compile(
-    r"article|body|content|entry|hentry|h-entry|main|page|pagination|post|text|blog|story"
-)
-NEGATIVE = re.compile(
-    r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|footer|gdpr|masthead|"
-    r"media|meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|"
-    r"shopping|tags|widget",
-)
-BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author")
+def words_pattern(words: Iterable[str]) -> str:
+    """A regex finding any of `words` (literals), factored into a trie.
+
+    re tries the branches of an alternation one by one at every position;
+    the trie looks at each character once. Only whether there is a match
+    counts: a word that starts with another word is left out.
+    """
+    trie: dict = {}
+    for word in sorted(words, key=len):
+        node = trie
+        for ch in word:
+            if "" in node:
+                break
+            node = node.setdefault(ch, {})
+        else:
+            node.clear()
+            node[""] = {}
+
+    def branch(node: dict) -> str:
+        if "" in node:
+            return ""
+        alts = [re.escape(ch) + branch(sub) for ch, sub in sorted(node.items())]
+        if len(alts) == 1:
+            return alts[0]
+        if all(len(a) == 1 for a in alts):
+            return "[" + "".join(alts) + "]"
+        return "(?:" + "|".join(alts) + ")"
+
+    return branch(trie)
+
+
+# Matched against lower-cased class and id.
+UNLIKELY = re.compile(words_pattern((
+    "-ad-", "ai2html", "banner", "breadcrumbs", "combx", "comment", "community", "cover-wrap",
+    "disqus", "extra", "footer", "gdpr", "header", "legends", "menu", "related", "remark",
+    "replies", "rss", "shoutbox", "sidebar", "skyscraper", "social", "sponsor", "supplemental",
+    "ad-break", "agegate", "pagination", "pager", "popup", "yom-remote",
+)))
+MAYBE_CANDIDATE = re.compile(words_pattern(
+    ("and", "article", "body", "column", "content", "main", "mathjax", "shadow")
+))
+POSITIVE = re.compile(words_pattern((
+    "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "pagination",
+    "post", "text", "blog", "story",
+)))
+NEGATIVE = re.compile(words_pattern((
+    "-ad-", "hidden", "banner", "combx", "comment", "com-", "contact", "footer", "gdpr",
+    "masthead", "media", "meta", "outbrain", "promo", "related", "scroll", "share", "shoutbox",
+    "sidebar", "skyscraper", "sponsor", "shopping", "tags", "widget",
+)) + "|(?:^| )hid(?: |$)")
+BYLINE = re.compile(words_pattern(("byline", "author", "dateline", "writtenby", "p-author")))
 VIDEOS = re.compile(
     r"//(www\.)?((dailymotion|youtube|youtube-nocookie|player\.vimeo|v\.qq|bilibili|"
     r"live\.bilibili)\.com|(archive|upload\.wikimedia)\.org|player\.twitch\.tv)",
