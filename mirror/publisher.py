@@ -228,6 +228,9 @@ class Publisher:
         manifest: Manifest,
         report: RunReport,
     ) -> None:
+        self.progress("publish", 0, len(todo))
+        if not todo:
+            return  # nor load the image, layout and shortener code
         from mirror.images import ImageStore
         from mirror.paths import PageLayout
 
@@ -240,7 +243,6 @@ class Publisher:
         }
         layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
                             folder_limit=self.settings.folder_limit, repo_root=root)
-        self.progress("publish", 0, len(todo))
         for entry, profile, got in self._fetched(todo, fetcher, report):
             self.progress("publish", 1, None)
             if isinstance(got, FetchError):
