@@ -304,6 +304,28 @@ def test_no_needless_backslashes():
     assert "2*3=6 and 4~5 [1] x!" in text(out)
 
 
+@pytest.mark.parametrize("html, want", [
+    # after a hard break only an ordered list starting at 1 can interrupt a paragraph
+    ("<p>Ranking:<br>\n1. Finland<br>\n2. Norway<br>\n10) Spain<br>\n3.</p>",
+     "Ranking:\\\n1\\. Finland\\\n2. Norway\\\n10) Spain\\\n3.\n"),
+    # text inside a span does not start the line: the span's mark does
+    ("<p><strong>1) performance</strong> and <em># tag</em></p>", "**1) performance** and *# tag*\n"),
+    # a backtick run pairs only with a later run of the same length
+    ("<p>``quoted'' and `one</p>", "``quoted'' and `one\n"),
+    ("<p>`a` b</p>", "\\`a\\` b\n"),
+    ("<p>```foo``</p>", "\\`\\`\\`foo``\n"),  # the fence escaped whole: no shorter run left to pair
+    ("<p>run `` x <code>y</code></p>", "run `` x `y`\n"),
+    ("<p>run ` x <code>y</code></p>", "run \\` x `y`\n"),
+])
+def test_backslashes_only_where_the_grammar_needs_them(html, want):
+    md, out = roundtrip(html)
+    assert md == want
+    src = lxml.html.fragment_fromstring(html)
+    assert len(out) == 1 and out[0].tag == "p"
+    assert [e.tag for e in out[0].iter()][1:] == [e.tag for e in src.iter()][1:]
+    assert out[0].text_content() == src.text_content()
+
+
 def test_text_after_break_cannot_start_a_block():
     md, out = roundtrip("<p>line<br>\n# two<br>\n- three<br>\n===<br>\n1. four</p>")
     assert len(out) == 1 and out[0].tag == "p"

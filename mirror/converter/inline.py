@@ -256,8 +256,12 @@ _WHOLE_LINE = re.compile(
 )
 
 
-def escape_line_start(line: str, whole_line: bool) -> str:
-    """Escape a line start that would open a block (heading, list, quote, fence, rule)."""
+def escape_line_start(line: str, whole_line: bool, continuation: bool = False) -> str:
+    """Escape a line start that would open a block (heading, list, quote, fence, rule).
+
+    On a `continuation` line of a paragraph (after a hard break) an ordered
+    list interrupts only if it starts with 1 and is not empty.
+    """
     if not line:
         return line
     c = line[0]
@@ -268,9 +272,41 @@ def escape_line_start(line: str, whole_line: bool) -> str:
         if m:
             if m.group("ordered"):
                 k = m.end("ordered")
+                if continuation and (int(m.group("ordered")) != 1 or not line[k + 1:].strip(" \t")):
+                    return line
                 return line[:k] + "\\" + line[k:]
+            if m.group("fence"):
+                # the whole run: a shorter run left behind could pair with a later one
+                run = len(line) - len(line.lstrip(c))
+                return ("\\" + c) * run + line[run:]
             return "\\" + line
     return line
+
+
+_TICKS = re.compile(r"`+")
+
+
+def _backticks_pair(segs: list, flat: str) -> bool:
+    """Whether a backtick run of the page's text has a later run of the same length to pair with.
+
+    Only then could it open a code span (CommonMark pairs runs of equal
+    length); later runs include code spans, autolinks and link destinations
+    written here.
+    """
+    runs: list[tuple[bool, int]] = []  # (from the page's text, length), in output order
+    for s in segs:
+        k = s[0]
+        if k in (_T, _R):
+            if "`" in s[1]:
+                runs.extend((k == _T, len(m.group())) for m in _TICKS.finditer(s[1]))
+        elif k == _C and s[1].kind == "link" and "`" in s[1].data:
+            runs.extend((False, len(m.group())) for m in _TICKS.finditer(s[1].data))
+    later: set[int] = set()
+    for from_text, length in reversed(runs):
+        if from_text and length in later:
+            return True
+        later.add(length)
+    return False
 
 
 # ------------------------------------------------------------------ rendering
@@ -497,13 +533,7 @@ def _serialize(segs: list, mode: int) -> str:
     if specials:
         brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
         if "`" in flat:
-            ticks = flat.count("`")
-            if ticks == 1 and n > 1:
-                # a backtick in a code span, autolink or link destination
-                # would pair with this one and swallow the markup between
-                ticks += sum(s[1].count("`") for s in segs if s[0] == _R) + sum(
-                    s[1].data.count("`") for s in segs if s[0] == _C and s[1].kind == "link")
-            backticks = ticks > 1
+            backticks = _backticks_pair(segs, flat)
         # A delimiter character that occurs once in the text cannot pair with
         # another; it stays unescaped and the spans here do not use it.
         # ('*' only when no span here wants it, so emphasis keeps its usual form)
@@ -522,6 +552,7 @@ def _serialize(segs: list, mode: int) -> str:
     in_link = 0  # open links whose text needs its brackets escaped
     link_depth = 0
     line_start = True
+    continuation = False  # a line after a hard break: paragraph continuation text
     last = "\n"
     emphasis: list[int] = []
     close_of: dict[int, int] = {}
@@ -536,7 +567,7 @@ def _serialize(segs: list, mode: int) -> str:
                                   backticks=backticks, cell=cell, lone=lone)
             if line_start and mode == PARA:
                 out = escape_line_start(out, i + 1 >= n or (
-                    segs[i + 1][0] == _B and segs[i + 1][1] != "tight"))
+                    segs[i + 1][0] == _B and segs[i + 1][1] != "tight"), continuation)
             final[i] = out
             line_start = False
             if out:
@@ -551,11 +582,12 @@ def _serialize(segs: list, mode: int) -> str:
             last = v[-1]
         elif k == _B:
             if v != "tight":
-                line_start = True
+                line_start = continuation = True
                 last = "\n"
             else:
                 last = ">"
         elif k == _O:
+            line_start = False  # the line starts with the span's mark, not the text
             kind = v.kind
             if kind == "link":
                 # brackets balanced inside the link text need no escaping
