@@ -275,11 +275,11 @@ def test_repairs_that_the_full_run_makes(tmp_path, site, published, monkeypatch)
     assert git(published, "status", "--porcelain") == ""
 
 
-def test_cli_output_and_exit_code_of_a_run_with_nothing_new(tmp_path, site, published):
+def write_cli_config(tmp_path: Path, site: dict, repo: Path) -> Path:
     config = tmp_path / "cli.toml"
     config.write_text(f"""
 [publisher]
-repo = "{published.as_posix()}"
+repo = "{repo.as_posix()}"
 page_url = "github:o/r"
 author = "Bot <bot@example.org>"
 language = "en"
@@ -295,6 +295,11 @@ url = "{site['base']}/feed.xml"
 links = "mirror"
 images = "localize"
 """, "utf-8")
+    return config
+
+
+def test_cli_output_and_exit_code_of_a_run_with_nothing_new(tmp_path, site, published):
+    config = write_cli_config(tmp_path, site, published)
     head = git(published, "rev-parse", "HEAD")
     out = subprocess.run([sys.executable, "-m", "mirror", "publish", "-c", str(config)],
                          capture_output=True, text=True, cwd=tmp_path)
@@ -308,3 +313,22 @@ images = "localize"
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0 and out.stderr.strip() == "0 published, 0 failed, 3 unchanged; nothing to commit"
     assert not lost.exists()
+
+
+def test_a_run_with_nothing_new_loads_only_what_it_needs(tmp_path, site, published):
+    """Start-up is most of such a run: converter, extractor, images, QR codes, templates, GitPython,
+    rich's progress bar and tables are not loaded (a regression here costs every hourly run)."""
+    config = write_cli_config(tmp_path, site, published)
+    script = ("import sys\nfrom mirror.cli import main\n"
+              f"sys.argv = ['mirror', 'publish', '-c', {str(config)!r}]\n"
+              "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code)\n"
+              "print(' '.join(sorted(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    code, modules = out.stdout.splitlines()[-2:]
+    assert code == "0", out.stderr
+    loaded = set(modules.split())
+    assert "mirror.publisher" in loaded and "feedparser" in loaded  # it did run
+    unwanted = {"git", "jinja2", "PIL", "qrcode", "segno", "markdown_it", "cssselect", "rich.progress",
+                "rich.table", "mirror.converter", "mirror.extract", "mirror.images", "mirror.qr",
+                "mirror.render", "mirror.paths", "mirror.readable", "mirror.clean", "mirror.metadata"}
+    assert sorted(unwanted & loaded) == []
