@@ -316,6 +316,9 @@ def test_no_needless_backslashes():
     ("<p>```foo``</p>", "\\`\\`\\`foo``\n"),  # the fence escaped whole: no shorter run left to pair
     ("<p>run `` x <code>y</code></p>", "run `` x `y`\n"),
     ("<p>run ` x <code>y</code></p>", "run \\` x `y`\n"),
+    # asterisks that can only close, with nothing open, stay text
+    ("<p>maps<br>* Difficulty<br>* Enchanting</p>", "maps<br>* Difficulty<br>* Enchanting\n"),
+    ("<p>*a* b</p>", "\\*a\\* b\n"),
 ])
 def test_backslashes_only_where_the_grammar_needs_them(html, want):
     md, out = roundtrip(html)

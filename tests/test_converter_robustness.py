@@ -64,6 +64,7 @@ def inline_html(draw, depth=0):  # type: ignore[no-untyped-def]
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inline_html())
 @example("** <br><b><b>:</b></b>")  # a hard break's backslash is punctuation next to '**'
+@example("<b>0<code>0</code>`*1</b>")  # a backtick touching a code span's fence would merge with it
 def test_formatted_text_renders_back_to_its_text(fragment):
     src = lxml.html.fragment_fromstring(f"<p>{fragment}</p>")
     if src.find(".//code") is not None:

@@ -286,26 +286,50 @@ def escape_line_start(line: str, whole_line: bool, continuation: bool = False) -
 _TICKS = re.compile(r"`+")
 
 
-def _backticks_pair(segs: list, flat: str) -> bool:
-    """Whether a backtick run of the page's text has a later run of the same length to pair with.
+def _any_run_may_open(segs: list, d: str) -> bool:
+    """Whether some run of `d` in the page's text could open emphasis, whatever stands beside it."""
+    blank = [None] * len(segs)
+    for i, seg in enumerate(segs):
+        if seg[0] != _T or d not in seg[1]:
+            continue
+        v = seg[1]
+        for m in (_STARS if d == "*" else _UNDERSCORES).finditer(v):
+            st, en = m.span()
+            prev = v[st - 1] if st else _prev_char(segs, blank, i)
+            nxt = v[en] if en < len(v) else _next_char(segs, i)
+            if _closer_may_open(d, prev, nxt):
+                return True
+    return False
 
-    Only then could it open a code span (CommonMark pairs runs of equal
-    length); later runs include code spans, autolinks and link destinations
-    written here.
+
+_STARS = re.compile(r"\*+")
+_UNDERSCORES = re.compile(r"_+")
+
+
+def _backticks_pair(segs: list, flat: str) -> bool:
+    """Whether a backtick run of the page's text could take part in a code span.
+
+    CommonMark pairs runs of equal length, so a run needs escaping when a
+    later run has its length (page text, code span, autolink or link
+    destination written here), or when it touches a backtick of such
+    markup and would merge with it.
     """
-    runs: list[tuple[bool, int]] = []  # (from the page's text, length), in output order
+    parts: list[str] = []  # the output, roughly: page text as "t" marks, markup backticks as "r"
     for s in segs:
         k = s[0]
-        if k in (_T, _R):
-            if "`" in s[1]:
-                runs.extend((k == _T, len(m.group())) for m in _TICKS.finditer(s[1]))
+        if k == _T:
+            parts.append("".join("t" if c == "`" else " " for c in s[1]) if "`" in s[1] else " ")
+        elif k == _R:
+            parts.append("".join("r" if c == "`" else " " for c in s[1]) if "`" in s[1] else " ")
         elif k == _C and s[1].kind == "link" and "`" in s[1].data:
-            runs.extend((False, len(m.group())) for m in _TICKS.finditer(s[1].data))
+            parts.append(" " + "".join("r" if c == "`" else " " for c in s[1].data) + " ")
+        else:
+            parts.append(" ")
     later: set[int] = set()
-    for from_text, length in reversed(runs):
-        if from_text and length in later:
+    for run in reversed(re.findall(r"[tr]+", "".join(parts))):
+        if "t" in run and ("r" in run or len(run) in later):
             return True
-        later.add(length)
+        later.add(len(run))
     return False
 
 
@@ -537,10 +561,12 @@ def _serialize(segs: list, mode: int) -> str:
         # A delimiter character that occurs once in the text cannot pair with
         # another; it stays unescaped and the spans here do not use it.
         # ('*' only when no span here wants it, so emphasis keeps its usual form)
-        if "*" in flat and flat.count("*") == 1 and not any(
-                s[0] == _O and s[1].kind in ("em", "strong") for s in segs):
+        # The same holds when no run of it can open: runs that can only
+        # close, with nothing open, stay text.
+        if "*" in flat and not any(s[0] == _O and s[1].kind in ("em", "strong") for s in segs) and (
+                flat.count("*") == 1 or not _any_run_may_open(segs, "*")):
             lone += "*"
-        if "_" in flat and flat.count("_") == 1:
+        if "_" in flat and (flat.count("_") == 1 or not _any_run_may_open(segs, "_")):
             lone += "_"
         if "~" in flat and flat.count("~") == 1:
             lone += "~"
