@@ -500,3 +500,23 @@ def test_link_heavy_container_loses_to_the_prose_despite_more_paragraphs():
     md = extract_article(page, "https://site.example/a.html").markdown
     assert PARAS[0][:60] in " ".join(md.split())
     assert "/story/" not in md
+
+
+def test_words_pattern_finds_exactly_the_words():
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mirror.readable import words_pattern
+
+    words = ["-ad-", "ad-break", "page", "pagination", "pager", "com-", "comment", "a.b", "xo"]
+    pattern = re.compile(words_pattern(words))
+    assert pattern.search("the-ad-slot") and pattern.search("a.b") and not pattern.search("axb")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet="-abcdegimnoprtx. ", max_size=20))
+    def same_as_plain_search(text: str) -> None:
+        assert bool(pattern.search(text)) == any(w in text for w in words)
+
+    same_as_plain_search()
