@@ -55,7 +55,7 @@ def test_paragraphs_and_br():
     ("<p>versions<br>+ Added<br>1. Item</p>", "versions<br>+ Added<br>1. Item\n", "versions+ Added1. Item"),
     ("<p>a<br><b>b</b></p>", "a<br>**b**\n", "ab"),
     ("<p>a\\<br>b</p>", "a\\\\<br>b\n", "a\\b"),
-    ("<p>x<br>*y*</p>", "x<br>\\*y\\*\n", "x*y*"),
+    ("<p>x<br>*y*</p>", "x<br>\\*y*\n", "x*y*"),
     ("<p>a<br><br>b</p>", "a<br><br>b\n", "ab"),
     ("<p><b>a<br></b>b</p>", "**a**<br>b\n", "ab"),
     # with white space after it, the usual hard break
@@ -282,6 +282,7 @@ def test_single_cell_layout_table_is_unwrapped():
     "![not](an image)", "&lt;b&gt;not html&lt;/b&gt;", "<http://not.autolink>", "~~not struck~~",
     "---", "***", "___", "===", "```", "~~~", "&amp; stays &amp;", "a\\*b", "trailing \\",
     "[ref]: /not-a-definition", "1.5 and 2*3 and snake_case", "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;0@0&gt; and &lt;+x@y.z&gt;",
 ])
 def test_page_text_never_becomes_markdown(src):
     html = f"<p>{src}</p>"
@@ -318,7 +319,7 @@ def test_no_needless_backslashes():
     ("<p>run ` x <code>y</code></p>", "run \\` x `y`\n"),
     # asterisks that can only close, with nothing open, stay text
     ("<p>maps<br>* Difficulty<br>* Enchanting</p>", "maps<br>* Difficulty<br>* Enchanting\n"),
-    ("<p>*a* b</p>", "\\*a\\* b\n"),
+    ("<p>*a* b</p>", "\\*a* b\n"),  # the closer has nothing to close
 ])
 def test_backslashes_only_where_the_grammar_needs_them(html, want):
     md, out = roundtrip(html)

@@ -42,6 +42,16 @@ def test_page_text_renders_back_to_itself(s):
     assert norm(rendered_text(md)) == norm(re.sub(r"(?<=[中文「」，])\s*\n\s*(?=[中文「」，])", "", s))
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXT)
+@example("<0@0>")  # an email autolink may start with a digit
+def test_alt_text_renders_back_to_itself(s):
+    md = html_to_markdown(f'<p><img src="x.png" alt="{htmllib.escape(s)}"></p>')
+    img = lxml.html.fragment_fromstring(MD.render(md), create_parent="div").find(".//img")
+    assert img is not None, md
+    assert norm(img.get("alt")) == norm(s)
+
+
 INLINE_TAGS = ["b", "i", "em", "strong", "s", "code", "sup", "u", "span"]
 
 

@@ -25,6 +25,7 @@ from mirror.converter.inline import (
     Close,
     Open,
     Raw,
+    backticks_pair,
     escape_text,
     render_inline,
     render_inline_html,
@@ -131,8 +132,10 @@ def escape_label(text: str) -> str:
     if _ALT_SPECIAL.search(text) is None:
         return text
     brackets = not _balanced_brackets(text)
-    return escape_text(text, "[", "]", brackets=brackets, backticks="`" in text, cell=False,
-                       lone="".join(c for c in "*_~" if text.count(c) == 1))
+    # no span inside: a run of '*' or '_' needs a backslash only where it could open
+    return escape_text(text, "[", "]", brackets=brackets, backticks="`" in text and backticks_pair(text),
+                       cell=False, lone="".join(c for c in "*_~" if text.count(c) == 1),
+                       closing="".join(c for c in "*_" if text.count(c) > 1))
 
 
 def _balanced_brackets(text: str) -> bool:

@@ -175,18 +175,22 @@ def _has_special(t: str) -> bool:
 
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
 _DELIM_RUN = re.compile(r"\*+|_+|~+")
-_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Raw HTML and URI autolinks start with a letter, '/', '!' or '?'; an
+# email autolink with any character of an address's local part.
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?]|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@)")
 _BACKSLASH = re.compile(r"\\")
 
 
 def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bool,
-                cell: bool, lone: str = "") -> str:
+                cell: bool, lone: str = "", closing: str = "") -> str:
     """Backslash the characters of `text` that would otherwise become Markdown syntax.
 
     `prev`/`nxt` are the characters around `text` in the output ("\\n" at a
     line boundary); `brackets` says whether '[' and ']' must be escaped;
     `lone` lists delimiter characters ('*', '_', '~') that occur once in the
-    whole run and so have nothing to pair with.
+    whole run and so have nothing to pair with; `closing` lists those whose
+    runs are escaped only where they could open (no span here uses them,
+    so a run that can only close finds nothing open).
     """
     if not _has_special(text):
         return text
@@ -202,7 +206,8 @@ def escape_text(text: str, prev: str, nxt: str, *, brackets: bool, backticks: bo
         run = m.group()
         before = text[s - 1] if s else prev
         after = text[e] if e < n else nxt
-        if run[0] in lone or _inert_run(run[0], before, after):
+        d = run[0]
+        if d in lone or _inert_run(d, before, after) or (d in closing and not _closer_may_open(d, before, after)):
             out.append(run)
         else:
             out.append("\\" + "\\".join(run))
@@ -286,24 +291,9 @@ def escape_line_start(line: str, whole_line: bool, continuation: bool = False) -
 _TICKS = re.compile(r"`+")
 
 
-def _any_run_may_open(segs: list, d: str) -> bool:
-    """Whether some run of `d` in the page's text could open emphasis, whatever stands beside it."""
-    blank = [None] * len(segs)
-    for i, seg in enumerate(segs):
-        if seg[0] != _T or d not in seg[1]:
-            continue
-        v = seg[1]
-        for m in (_STARS if d == "*" else _UNDERSCORES).finditer(v):
-            st, en = m.span()
-            prev = v[st - 1] if st else _prev_char(segs, blank, i)
-            nxt = v[en] if en < len(v) else _next_char(segs, i)
-            if _closer_may_open(d, prev, nxt):
-                return True
-    return False
-
-
-_STARS = re.compile(r"\*+")
-_UNDERSCORES = re.compile(r"_+")
+def backticks_pair(text: str) -> bool:
+    """Whether a backtick run of plain `text` has a later run of its length to pair with."""
+    return _backticks_pair([(_T, text)], text)
 
 
 def _backticks_pair(segs: list, flat: str) -> bool:
@@ -553,21 +543,26 @@ def _serialize(segs: list, mode: int) -> str:
     specials = _has_special(flat)
     cell = mode == CELL
     brackets_anywhere = backticks = False
-    lone = ""
+    lone = closing = ""
     if specials:
         brackets_anywhere = "]" in flat and _LINK_BRACKET.search(flat) is not None
         if "`" in flat:
             backticks = _backticks_pair(segs, flat)
         # A delimiter character that occurs once in the text cannot pair with
         # another; it stays unescaped and the spans here do not use it.
+        # Otherwise, when the spans here do not use it, only its runs that
+        # could open need a backslash: the others find nothing open.
         # ('*' only when no span here wants it, so emphasis keeps its usual form)
-        # The same holds when no run of it can open: runs that can only
-        # close, with nothing open, stay text.
-        if "*" in flat and not any(s[0] == _O and s[1].kind in ("em", "strong") for s in segs) and (
-                flat.count("*") == 1 or not _any_run_may_open(segs, "*")):
-            lone += "*"
-        if "_" in flat and (flat.count("_") == 1 or not _any_run_may_open(segs, "_")):
-            lone += "_"
+        if "*" in flat and not any(s[0] == _O and s[1].kind in ("em", "strong") for s in segs):
+            if flat.count("*") == 1:
+                lone += "*"
+            else:
+                closing += "*"
+        if "_" in flat:
+            if flat.count("_") == 1:
+                lone += "_"
+            else:
+                closing += "_"
         if "~" in flat and flat.count("~") == 1:
             lone += "~"
 
@@ -590,7 +585,7 @@ def _serialize(segs: list, mode: int) -> str:
             else:
                 out = escape_text(v, last, _next_char(segs, i),
                                   brackets=brackets_anywhere or in_link > 0,
-                                  backticks=backticks, cell=cell, lone=lone)
+                                  backticks=backticks, cell=cell, lone=lone, closing=closing)
             if line_start and mode == PARA:
                 out = escape_line_start(out, i + 1 >= n or (
                     segs[i + 1][0] == _B and segs[i + 1][1] != "tight"), continuation)
@@ -660,7 +655,7 @@ def _serialize(segs: list, mode: int) -> str:
             if d == "<":
                 final[i], final[j] = o_txt, c_txt
                 break
-            if d in (op_prev, op_next, cl_prev, cl_next) or (d in lone and d != "~"):
+            if d in (op_prev, op_next, cl_prev, cl_next) or (d in lone and d != "~") or d in closing:
                 continue  # would merge with a neighbouring run, or pair with page text
             if not (_can_open(d, op_prev, op_next) and _can_close(d, cl_prev, cl_next)):
                 continue
