@@ -152,10 +152,6 @@ def text_length(el: HtmlElement) -> int:
 def link_density(el: HtmlElement, text_len: int | None = None,
                  cache: dict[HtmlElement, float] | None = None) -> float:
     """The share of an element's text that sits inside links (in-page links count less)."""
-    if text_len is None:
-        text_len = text_length(el)
-    if not text_len:
-        return 0.0
     total = 0.0
     for a in el.iter("a"):
         if cache is not None:
@@ -169,6 +165,12 @@ def link_density(el: HtmlElement, text_len: int | None = None,
         if cache is not None:
             cache[a] = weight
         total += weight
+    if not total:
+        return 0.0  # without measuring the text, the costly part on a large element
+    if text_len is None:
+        text_len = text_length(el)
+    if not text_len:
+        return 0.0
     return total / text_len
 
 
