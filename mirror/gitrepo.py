@@ -39,6 +39,7 @@ STALE_INDEX_LOCK_AGE = 5.0
 PREPACK_MIN = 100
 PREPACK_MAX_BYTES = 32 * 1024 * 1024
 GIT_TIMEOUT = 600.0  # seconds for any one git command; a hung fetch must not hang CI forever
+OPEN_ATTEMPTS = 8  # looks at a .git that other first runs may be creating (about 1 s in all)
 
 ATTRIBUTES_HEADER = "# Written by mirror: how concurrent runs merge. Keep these lines."
 # Merge rules that let two runs publishing at once rebase onto each other without conflicts:
@@ -238,17 +239,19 @@ class MirrorRepo:
             if not create:
                 raise GitError(f"{path}: not a git repository (clone the mirror repo there first)")
             path.mkdir(parents=True, exist_ok=True)
-            _run(path, "init", "-q", f"--initial-branch={branch}")
-        for attempt in range(5):
-            found = _locate(path)
+        why = ""
+        for attempt in range(OPEN_ATTEMPTS):
+            found = _locate(path) if (path / ".git").exists() else "no .git yet"
             if not isinstance(found, str):
                 break
-            # An incomplete .git: another first run's `git init` still under way, or one that
-            # was killed. `git init` on it is idempotent and completes it.
-            if not create or attempt == 4:
-                raise GitError(f"{path}: not a git repository ({found})")
-            time.sleep(0.05 * (attempt + 1))
-            _run(path, "init", "-q", f"--initial-branch={branch}")
+            if not create or attempt == OPEN_ATTEMPTS - 1:
+                raise GitError(f"{path}: not a git repository ({found}){why}")
+            time.sleep(0.05 * attempt)
+            # `git init` is idempotent and completes an incomplete .git: another first run's
+            # init still under way, or one that was killed. Two at once can trip over each
+            # other's files ("File exists"): the one that does looks again.
+            init = _run(path, "init", "-q", f"--initial-branch={branch}", check=False)
+            why = f"; git init: {_last_line(init.stderr)}{_hint(init.stderr)}" if init.returncode else ""
         self = cls(found[1], found[0], branch)
         # Changing the repo (config, branch) is done under the run lock, and only when
         # needed: a live run of ours may be mid-rebase on a detached HEAD.

@@ -365,3 +365,38 @@ def test_bare_repository_as_the_mirror_folder_is_refused(tmp_path, site):
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "repo" / ".git")], check=True)
     with pytest.raises(GitError, match="bare repository"):
         Publisher(make_config(tmp_path, site["base"])).publish()
+
+
+def _first_runs_at_once(folder: Path, runs: int) -> list[BaseException]:
+    import threading
+
+    from mirror.gitrepo import MirrorRepo
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(runs)
+
+    def first_run() -> None:
+        barrier.wait()
+        try:
+            with MirrorRepo.open(folder) as repo:
+                assert repo.root == folder.resolve()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_run) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_many_first_runs_at_once_all_open_the_repo(tmp_path):
+    """First runs that find `.git` missing or empty all `git init` it at once; one whose init
+    trips over another's files ("File exists") looks again instead of failing the run."""
+    for round_ in range(4):
+        folder = tmp_path / f"r{round_}"
+        if round_ % 2:
+            (folder / ".git").mkdir(parents=True)  # what a run killed in its `git init` leaves
+        assert _first_runs_at_once(folder, 6) == []
+        assert git(folder, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
