@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
-import lxml.html
-
 from mirror.model import LinkPolicy
+
+if TYPE_CHECKING:  # only types: a run with nothing new never loads lxml
+    import lxml.html
 
 # Query parameters that only say where a click came from; they never select a different article.
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid"})
