@@ -12,7 +12,7 @@ from lxml.html import HtmlElement
 
 from mirror.converter import best_image_src
 from mirror.converter.urls import resolve_url
-from mirror.readable import VIDEOS, text_similarity, words_pattern
+from mirror.readable import VIDEOS, raw_text, text_similarity, words_pattern
 
 # Removed with their content wherever they are.
 ALWAYS_DROP = frozenset(
@@ -253,11 +253,11 @@ def _junk_names(names: str) -> bool:
 
 def _is_small_widget(el: HtmlElement, total: int) -> bool:
     """Whether a junk-named element is small beside the content and holds no article prose."""
-    if len(el.text_content()) >= 0.35 * total:
+    if len(raw_text(el)) >= 0.35 * total:
         return False
     long_paragraphs = 0
     for p in el.iter("p"):
-        if len(p.text_content()) > 150:
+        if len(raw_text(p)) > 150:
             long_paragraphs += 1
             if long_paragraphs >= 2:
                 return False
@@ -300,7 +300,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
     # Whole kinds of elements go in C before the Python pass over the rest.
     etree.strip_elements(content, etree.Comment, etree.ProcessingInstruction, *ALWAYS_DROP,
                          with_tail=False)
-    total = len(content.text_content())
+    total = len(raw_text(content))
     # Pages repeat URLs (and urljoin is slow): each is resolved once.
     resolved_urls: dict[str, str | None] = {}
     drop: list[HtmlElement] = []
@@ -315,7 +315,7 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                 el.set("src", _xml_safe_url(el.get("data-src")) or "")
         if tag == "form" and el is not content:
             # Some sites wrap the whole page in one <form>: keep what it holds when that is the article.
-            (unwrap if len(el.text_content()) > total / 2 else drop).append(el)
+            (unwrap if len(raw_text(el)) > total / 2 else drop).append(el)
         # One call for the names is cheaper than a lookup per name looked at.
         keys = el.keys()
         if not keys:

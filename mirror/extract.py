@@ -21,7 +21,7 @@ from mirror.converter import html_to_markdown
 from mirror.encoding import decode_html
 from mirror.metadata import Metadata, clean_text, parse_date, read_metadata, strip_site_name
 from mirror.model import Article, ExtractRules
-from mirror.readable import grab_article, replace_brs
+from mirror.readable import grab_article, raw_text, replace_brs
 
 _local = threading.local()
 
@@ -83,9 +83,8 @@ def _only_links(content: HtmlElement) -> bool:
     if next(content.iter("img"), None) is not None:
         return False
     # Characters, not words: Chinese and Japanese text has no spaces between words.
-    # text_content() is itertext() joined, in C.
-    text = len("".join(content.text_content().split()))
-    linked = sum(len("".join(a.text_content().split())) for a in content.iter("a") if a.get("href"))
+    text = len("".join(raw_text(content).split()))
+    linked = sum(len("".join(raw_text(a).split())) for a in content.iter("a") if a.get("href"))
     return linked > 0 and text - linked < 20
 
 

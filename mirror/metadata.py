@@ -123,11 +123,13 @@ def _date_in_text(root: HtmlElement) -> datetime | None:
     body = root.find("body")
     if body is None:
         return None
+    from mirror.readable import raw_text
+
     for el in body.iter("span", "div", "p", "time", "em", "small", "li"):
         name = el.get("class") or el.get("id")
         if not name or not _is_date_holder(name):
             continue
-        text = el.text_content()
+        text = raw_text(el)
         if len(text) > 200:
             continue
         m = VISIBLE_DATE.search(text)

@@ -126,9 +126,14 @@ TOP_CANDIDATES = 5
 
 
 def raw_text(el: HtmlElement) -> str:
-    """el.text_content(), without its XPath call for the many elements that hold only text."""
+    """el.text_content(), faster.
+
+    An element holding only text needs no call into libxml2; for the others,
+    serialising as text gives the same string as text_content()'s XPath
+    string(), at half the cost of evaluating an XPath.
+    """
     if len(el):
-        return el.text_content()
+        return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
     return el.text or ""
 
 
