@@ -83,6 +83,25 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _wait_group_gone(pgid: int, timeout: float = 60.0) -> None:
+    """Wait until no process of the group `pgid` is left (the orphans of a killed publisher)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.01)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live process (not a zombie nobody reaped yet) is in the group `pgid`."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 def _kill(pid: int, mode: str) -> None:
     try:
         if mode == "group":
@@ -259,6 +278,10 @@ def run_trial(bench: Bench, runner: Runner, trial: Trial, full: float, hits: Cou
         time.sleep(delay)
         _kill(pid, trial.mode)
         status = runner.wait(pid)
+        if trial.mode == "process":
+            # Its git children run on, orphaned; git's own checkout (a rebase) writes files in
+            # place, so a file git is writing is not ours to judge: look once they are done.
+            _wait_group_gone(pid)
         trial.log.append(f"kill {k}: {(folder / f'kill{k}.out').read_text()[-1500:]}")
         trial.kills.append((round(delay, 3), status, _phase(repo, remote, head_before, status)))
         torn = torn_files(repo)
