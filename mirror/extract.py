@@ -61,13 +61,15 @@ __all__ = ["compile_selector", "extract_article", "extract_markdown", "parse_htm
 # A character reference to what an XML tree cannot hold (C0 controls but tab/LF/CR, U+FFFE/F,
 # surrogates): the parser decodes it into the tree, and lxml then refuses to set that text
 # again when cleaning joins it with its neighbours. Attributes are cleaned where they are kept.
-_CHAR_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));?")
+_FORBIDDEN_REF = re.compile(
+    # Hexadecimal: 0-8, b, c, e-1f, d800-dfff, fffe, ffff.
+    r"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF])"
+    r"(?![0-9a-fA-F])"
+    # Decimal: 0-8, 11, 12, 14-31, 55296-57343, 65534, 65535.
+    r"|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    r"|573[0-3][0-9]|5734[0-3]|6553[45])(?![0-9]))"
+)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def _forbidden(m: re.Match[str]) -> bool:
-    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
-    return (code < 0x20 and code not in (9, 10, 13)) or code in (0xFFFE, 0xFFFF) or 0xD800 <= code <= 0xDFFF
 
 
 def _scrub_text(root: HtmlElement) -> None:
@@ -101,7 +103,8 @@ def parse_html(html: str) -> HtmlElement | None:
         return None
     if not isinstance(root, HtmlElement):
         return None
-    if "&#" in html and any(_forbidden(m) for m in _CHAR_REF.finditer(html)):
+    # One search for the forbidden numbers: pages hold many harmless references.
+    if "&#" in html and _FORBIDDEN_REF.search(html):
         _scrub_text(root)
     return root
 

@@ -520,3 +520,16 @@ def test_words_pattern_finds_exactly_the_words():
         assert bool(pattern.search(text)) == any(w in text for w in words)
 
     same_as_plain_search()
+
+
+@pytest.mark.parametrize("ref", ["&#1;", "&#0011;", "&#x1F;", "&#X0B;", "&#xd800;", "&#57343;", "&#xFFFE;",
+                                 "&#65535;"])
+def test_references_to_characters_xml_cannot_hold_are_dropped_from_text(ref):
+    page = ("<html><body><article>" + "".join(f"<p>{p}</p>" for p in PARAS[:3])
+            + f"<p>Before{ref}after &#8217; &#039; &#x41; <b>bold</b> tail{ref} end.</p>"
+            + f"<p>{PARAS[3]}</p></article></body></html>")
+    md = extract_article(page, "https://site.example/a.html").markdown
+    # libxml2 reads a reference to a surrogate as U+FFFD.
+    assert md.count("Before") == 1 and md.replace("\ufffd", "").count("Beforeafter") == 1
+    assert "\u2019 ' A" in md and "tail end." in md.replace("\ufffd", "")
+    assert not any(ord(c) < 0x20 and c != "\n" or c in "\ufffe\uffff" or "\ud800" <= c <= "\udfff" for c in md)
