@@ -348,7 +348,8 @@ def clean_content(content: HtmlElement, base_url: str | None, remove: tuple[str,
                     value = _NOT_XML.sub("", value)  # lxml refuses to set them back (F11)
                 kept.append((name, value))
             elif name == "class":
-                classes = [c for c in value.split() if CODE_CLASS.match(c)]
+                # Only a "language-" or "lang-" class is kept: most values hold neither.
+                classes = [c for c in value.split() if CODE_CLASS.match(c)] if "lang" in value else None
                 if classes:
                     kept.append((name, " ".join(classes)))
         if kept != items:
