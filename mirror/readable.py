@@ -514,9 +514,24 @@ class Readable:
             etree.strip_elements(root, _DROPPED, with_tail=False)
         return to_score
 
+    def _ancestors(self, parent: HtmlElement) -> list[HtmlElement]:
+        """The elements a paragraph under `parent` gives points to: up to five, none above the root."""
+        chain = []
+        anc = parent
+        while anc is not None and len(chain) < 5:
+            up = anc.getparent()
+            if up is None:
+                break
+            chain.append(anc)
+            if anc is self.root:
+                break
+            anc = up
+        return chain
+
     def _score(self, to_score: Iterable[HtmlElement]) -> list[HtmlElement]:
         candidates: list[HtmlElement] = []
         scores = self.scores
+        chains: dict[HtmlElement, list[HtmlElement]] = {}
         for el in to_score:
             parent = el.getparent()
             if parent is None:
@@ -529,22 +544,15 @@ class Readable:
                 continue
             commas = text.count(",") if text.isascii() else len(COMMAS.findall(text))
             points = 1 + commas + 1 + min(len(text) // 100, 3)
-            level = 0
-            anc = parent
-            root = self.root
-            while anc is not None and level < 5:
-                up = anc.getparent()
-                if up is None:
-                    break
+            # Paragraphs are mostly siblings: their parent's chain of ancestors is found once.
+            chain = chains.get(parent)
+            if chain is None:
+                chain = chains[parent] = self._ancestors(parent)
+            for level, anc in enumerate(chain):
                 if anc not in scores:
                     self._init_node(anc)
                     candidates.append(anc)
-                divider = 1 if level == 0 else 2 if level == 1 else level * 3
-                scores[anc] += points / divider
-                if anc is root:
-                    break
-                anc = up
-                level += 1
+                scores[anc] += points / (1 if level == 0 else 2 if level == 1 else level * 3)
         # Link density costs a walk over the candidate: it is taken for the
         # candidates that can still make the top, best first. Density only
         # lowers a score that is not negative, so once the top holds enough
