@@ -40,6 +40,8 @@ PREPACK_MIN = 100
 PREPACK_MAX_BYTES = 32 * 1024 * 1024
 GIT_TIMEOUT = 600.0  # seconds for any one git command; a hung fetch must not hang CI forever
 OPEN_ATTEMPTS = 8  # looks at a .git that other first runs may be creating (about 1 s in all)
+# git's words when another git process holds a file it must rewrite (config, HEAD, refs).
+_LOCKED_BY_OTHER = re.compile(r"could not lock config file|Unable to create '[^']*\.lock': File exists")
 
 ATTRIBUTES_HEADER = "# Written by mirror: how concurrent runs merge. Keep these lines."
 # Merge rules that let two runs publishing at once rebase onto each other without conflicts:
@@ -258,9 +260,19 @@ class MirrorRepo:
         if self._setup_needed():
             try:
                 with self.lock():
-                    self._recover()
-                    self._configure()
-                    self._switch_branch()
+                    for attempt in range(OPEN_ATTEMPTS):
+                        try:
+                            self._recover()
+                            self._configure()
+                            self._switch_branch()
+                            break
+                        except GitError as exc:
+                            # Another first run's `git init` (before any lock can exist) may be
+                            # rewriting .git/config or HEAD this instant: the steps are
+                            # idempotent, so look again.
+                            if attempt == OPEN_ATTEMPTS - 1 or not _LOCKED_BY_OTHER.search(str(exc)):
+                                raise
+                            time.sleep(0.05 * (attempt + 1))
             except BaseException:
                 self.close()
                 raise
