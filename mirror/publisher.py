@@ -243,6 +243,7 @@ class Publisher:
         }
         layout = PageLayout(manifest, pages_dir=self.settings.pages_dir,
                             folder_limit=self.settings.folder_limit, repo_root=root)
+        ahead = Ahead({normalize_url(e.url): e.url for e, _ in todo})
         for entry, profile, got in self._fetched(todo, fetcher, report):
             self.progress("publish", 1, None)
             if isinstance(got, FetchError):
@@ -250,10 +251,12 @@ class Publisher:
                 continue
             try:
                 self._publish_entry(entry, profile, got, root, manifest, layout, shortener,
-                                    images.get(profile.name), report)
+                                    images.get(profile.name), report, ahead)
             except Exception as exc:  # one bad article is reported and skipped
                 log.debug("publishing %s failed", entry.url, exc_info=True)
                 report.failed.append((entry.url, f"{type(exc).__name__}: {exc}"))
+        if not report.dry_run:
+            ahead.resolve(root, manifest)
 
     def reindex(self) -> RunReport:
         """Rewrite indexes and README from the manifest (`mirror index`), and commit if they changed."""
@@ -359,6 +362,7 @@ class Publisher:
         shortener: CachedShortener | None,
         images: ImageStore | None,
         report: RunReport,
+        ahead: Ahead | None = None,
     ) -> None:
         import lxml.html
 
@@ -384,7 +388,13 @@ class Publisher:
             source_hash = hashlib.sha256(lxml.html.tostring(root_el, encoding="utf-8")).hexdigest()
             def mirrored(url: str) -> str | None:
                 rec = manifest.get(normalize_url(url))
-                if rec is None or rec.removed:
+                if rec is None:
+                    # An article this run publishes after this one: a placeholder, resolved when
+                    # the run's pages are written (a new page only: see Ahead).
+                    if ahead is not None and old is None and not report.dry_run:
+                        return ahead.placeholder(path, normalize_url(url), key)
+                    return None
+                if rec.removed:
                     return None
                 return relative_path(page_dir, rec.path)
 
@@ -544,6 +554,56 @@ class Publisher:
         manifest = Manifest.load(root)
         self.write_indexes(root, manifest)
         manifest.save(root)
+
+
+_AHEAD = re.compile(r"\.mirror-ahead/([0-9a-f]{16})\.md([?&][^\s#)\"'<>\]]*)?")
+
+
+class Ahead:
+    """Links from a page to articles the same run publishes after it.
+
+    Pages are published oldest first, so a link to a newer article of the run cannot be
+    pointed at its page yet: it gets a placeholder path, and `resolve` replaces it once all
+    pages are written, with the relative path of the published page, or the article's own
+    URL when it failed. Only new pages get placeholders: a killed run leaves them unrecorded,
+    so they are dropped, never committed (an updated page would be a tracked file).
+    """
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls  # key -> the entry's URL, for everything this run publishes
+        self.pages: set[str] = set()  # pages holding placeholders
+        self.tokens: dict[str, str] = {}  # placeholder token -> key
+
+    def placeholder(self, page: str, key: str, own_key: str) -> str | None:
+        if key not in self.urls or key == own_key:
+            return None
+        token = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        self.tokens[token] = key
+        self.pages.add(page)
+        return f".mirror-ahead/{token}.md"
+
+    def resolve(self, root: Path, manifest: Manifest) -> None:
+        for page in sorted(self.pages):
+            target = safe_join(root, page)
+            try:
+                text = target.read_text("utf-8")
+            except OSError:
+                continue  # the page itself failed after its links were rewritten
+            page_dir = str(PurePosixPath(page).parent)
+            fixed = _AHEAD.sub(lambda m, d=page_dir: self._link(m, d, manifest), text)
+            if fixed != text:
+                write_atomic(target, fixed, durable=False)
+
+    def _link(self, m: re.Match[str], page_dir: str, manifest: Manifest) -> str:
+        from mirror.paths import relative_path
+        from mirror.render import md_dest
+
+        key = self.tokens.get(m.group(1), "")
+        rec = manifest.get(key)
+        if rec is None or rec.removed:  # it failed: its own URL, as any other link
+            # (also safe inside a raw HTML attribute, where a placeholder may stand)
+            return md_dest(self.urls.get(key, "#")).replace('"', "%22").replace("'", "%27")
+        return relative_path(page_dir, rec.path) + (m.group(2) or "")
 
 
 def _date(r: Record) -> str:

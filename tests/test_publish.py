@@ -157,6 +157,34 @@ def test_publish_commits_pages_qr_indexes_and_pushes(tmp_path, site):
     assert "Story 3" in (repo / "README.md").read_text("utf-8")
 
 
+def test_links_to_articles_the_same_run_publishes_later_are_relative(tmp_path, site):
+    # Story 1 links to story 2 and story 2 to story 3: published oldest first, each link points
+    # ahead to a page not yet written when the body is converted.
+    report = Publisher(make_config(tmp_path, site["base"])).publish(sources=["times"])
+    assert report.failed == [] and len(report.published) == 3
+    repo = tmp_path / "repo"
+    manifest = Manifest.load(repo)
+    for n, to in ((1, 2), (2, 3), (3, 1)):
+        page = manifest.get(f"{site['base']}/news/{n}.html").path
+        target = manifest.get(f"{site['base']}/news/{to}.html").path
+        links = rendered_links(repo / page)
+        assert str(PurePosixPath(target).relative_to(PurePosixPath(page).parent)) in links, (n, links)
+        assert f"{site['base']}/news/{to}.html" not in links
+    assert ".mirror-ahead" not in "".join(p.read_text("utf-8") for p in (repo / "pages").rglob("*.md"))
+    assert_links_resolve(repo)
+
+
+def test_a_link_ahead_to_an_article_that_fails_stays_its_url(tmp_path, site):
+    site["broken"] = {2}
+    report = Publisher(make_config(tmp_path, site["base"])).publish(sources=["times"])
+    assert [url for url, _ in report.failed] == [f"{site['base']}/news/2.html"]
+    repo = tmp_path / "repo"
+    one = Manifest.load(repo).get(f"{site['base']}/news/1.html").path
+    assert f"{site['base']}/news/2.html" in rendered_links(repo / one)
+    assert ".mirror-ahead" not in (repo / one).read_text("utf-8")
+    assert_links_resolve(repo)
+
+
 def test_second_run_with_nothing_new_changes_nothing(tmp_path, site):
     config = make_config(tmp_path, site["base"])
     Publisher(config).publish()
