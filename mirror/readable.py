@@ -536,14 +536,20 @@ class Readable:
             parent = el.getparent()
             if parent is None:
                 continue
-            text = raw_text(el)
-            if len(text) < 25:  # the raw text is never shorter than the normalised one
+            raw = raw_text(el)
+            if len(raw) < 25:  # the raw text is never shorter than the normalised one
                 continue
-            text = " ".join(text.split())
-            if len(text) < 25:
+            # Only lengths up to 300 count: a long text is normalised as far as its
+            # first 1000 characters, a prefix of the whole normalised text.
+            head = raw if len(raw) <= 1000 else raw[:1000]
+            length = len(" ".join(head.split()))
+            if length < 300 and head is not raw:
+                length = len(" ".join(raw.split()))
+            if length < 25:
                 continue
-            commas = text.count(",") if text.isascii() else len(COMMAS.findall(text))
-            points = 1 + commas + 1 + min(len(text) // 100, 3)
+            # White space holds no commas: the raw text has as many as the normalised one.
+            commas = raw.count(",") if raw.isascii() else len(COMMAS.findall(raw))
+            points = 1 + commas + 1 + min(length // 100, 3)
             # Paragraphs are mostly siblings: their parent's chain of ancestors is found once.
             chain = chains.get(parent)
             if chain is None:
