@@ -55,7 +55,7 @@ _BINARY_TYPES = re.compile(
     r"\s*(image|audio|video|font)/|\s*application/(octet-stream|pdf|zip|gzip|wasm)\b", re.IGNORECASE
 )
 # Above this share of control and replacement characters, "text" is binary data.
-_GARBLED_SHARE = 0.1
+GARBLED_SHARE = 0.1
 _XML_TYPES = re.compile(r"[/+]xml\b|\brss\b|\batom\b", re.IGNORECASE)
 # ASCII digits only: str.isdigit() also takes "²", which int() and float() refuse.
 _DIGITS = re.compile(r"[0-9]+")
@@ -599,7 +599,7 @@ class Fetcher:
             )
             text, codec = decode(reply.content, content_type, encoding)
             share = garbled_share(text) if expect == "html" else 0.0
-            if share > _GARBLED_SHARE:
+            if share > GARBLED_SHARE:
                 clue = (
                     f"looks like binary data: {share:.0%} of it decodes, as {codec},"
                     " to control or replacement characters"

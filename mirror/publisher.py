@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mirror.config import Config
-from mirror.encoding import decode_html
-from mirror.fetch import Fetcher, FetchError
+from mirror.encoding import decode_html, garbled_share, sniff_binary
+from mirror.fetch import GARBLED_SHARE, Fetcher, FetchError, NotHTML
 from mirror.fsutil import safe_join, write_atomic
 from mirror.gitrepo import MirrorRepo, PushError
 from mirror.manifest import Manifest, Record, SavedKeys, iso
@@ -335,7 +335,7 @@ class Publisher:
             remote = [(i, e.url, {"encoding": p.encoding}) for i, (e, p) in enumerate(batch) if e.path is None]
             for i, (e, p) in enumerate(batch):
                 if e.path is not None:
-                    out[i] = _read_file(e, p)
+                    out[i] = _read_file(e, p, self.config.fetch.max_bytes)
             for i, got in fetcher.get_many(remote, expect="html"):
                 out[i] = got
             return out
@@ -610,12 +610,22 @@ def _date(r: Record) -> str:
     return (r.published or r.first_seen)[:10]
 
 
-def _read_file(entry: Entry, profile: SourceProfile) -> Fetched | FetchError:
+def _read_file(entry: Entry, profile: SourceProfile, max_bytes: int) -> Fetched | FetchError:
+    """A local HTML file, held to what a fetched page is: a size limit, and text, not binary data."""
+    path = Path(entry.path)  # type: ignore[arg-type]
     try:
-        data = Path(entry.path).read_bytes()  # type: ignore[arg-type]
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)
     except OSError as exc:
-        return FetchError(f"{entry.path}: {exc.strerror}")
+        return FetchError(str(path), exc.strerror or str(exc))
+    if len(data) > max_bytes:
+        return FetchError(str(path), f"larger than the {max_bytes}-byte limit ([fetch] max_bytes)")
+    if sniffed := sniff_binary(data):
+        return NotHTML(str(path), sniffed, f"not an HTML file (looks like {sniffed})")
     text, encoding = decode_html(data, forced=profile.encoding)
+    if garbled_share(text) > GARBLED_SHARE:
+        return NotHTML(str(path), "binary data", f"not an HTML file (it decodes, as {encoding}, "
+                                                  "mostly to control or replacement characters)")
     return Fetched(url=entry.url, final_url=entry.url, status=200, content=data, text=text, encoding=encoding)
 
 

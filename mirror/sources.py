@@ -408,7 +408,7 @@ def file_entries(
     """Local HTML files (one file, or the *.html and *.htm of a folder, by name) as entries.
 
     Every file makes an entry (its own file: URL when it names no canonical
-    one), so there is nothing to warn about; `warnings` is for the common signature.
+    one); a file of a folder that cannot be read is skipped with a warning.
     """
     if profile.path is None:
         raise SourceError(f"source {profile.name!r}: a files source needs a path")
@@ -420,7 +420,11 @@ def file_entries(
         try:
             canonical, title, published = _head_facts(file)
         except OSError as err:
-            raise SourceError(f"source {profile.name!r}: cannot read {file}: {err}") from None
+            if not root.is_dir():
+                raise SourceError(f"source {profile.name!r}: cannot read {file}: {err}") from None
+            if warnings is not None:  # one unreadable file of a folder does not stop the others
+                warnings.append(f"source {profile.name!r}: cannot read {file}: {err.strerror or err}")
+            continue
         url = canonical or file.resolve().as_uri()
         found.append(
             Entry(url=url, title=title, published=published, source=profile.name, path=file)

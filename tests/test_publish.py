@@ -185,6 +185,28 @@ def test_a_link_ahead_to_an_article_that_fails_stays_its_url(tmp_path, site):
     assert_links_resolve(repo)
 
 
+def test_files_source_refuses_binary_and_oversized_files_and_publishes_the_rest(tmp_path):
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "good.html").write_text(article(1), encoding="utf-8")
+    (folder / "image.html").write_bytes(PNG_1x1 * 3)
+    (folder / "noise.html").write_bytes(bytes(range(1, 32)) * 60)
+    (folder / "huge.html").write_text(article(2) + "<!--" + "x" * 5000 + "-->", encoding="utf-8")
+    config = parse_config({
+        "publisher": {"repo": str(tmp_path / "repo"), "author": "Bot <bot@example.org>", "language": "en"},
+        "fetch": {"max_bytes": 4096},
+        "source": [{"name": "saved", "channel": "news", "channel_name": "News", "kind": "files",
+                    "path": str(folder)}],
+    }, tmp_path / "mirror.toml")
+    report = Publisher(config).publish()
+    assert [p.title for p in report.published] == ["Story 1"]
+    failed = dict(report.failed)
+    assert "not an HTML file (looks like image/png)" in failed[(folder / "image.html").as_uri()]
+    assert "not an HTML file" in failed[(folder / "noise.html").as_uri()]
+    assert "larger than the 4096-byte limit" in failed[(folder / "huge.html").as_uri()]
+    assert len(failed) == 3
+
+
 def test_second_run_with_nothing_new_changes_nothing(tmp_path, site):
     config = make_config(tmp_path, site["base"])
     Publisher(config).publish()
