@@ -367,6 +367,22 @@ def test_urls_resolved_against_base_and_base_href():
     assert out.find(".//a").get("href") == "https://site.test/other/c"
 
 
+@pytest.mark.parametrize("url, want", [
+    ("https://a.example/x?q=1#f", "https://a.example/x?q=1#f"),
+    ("https://a.example/x?", "https://a.example/x?"),  # as written: urljoin would drop the "?"
+    ("https://a.example/a/../b/./c", "https://a.example/a/../b/./c"),  # as urljoin leaves it
+    ("http://[::1]:8080/p", "http://[::1]:8080/p"),
+    ("http://[bad/p", None),  # malformed: refused, as urljoin refuses it
+    ("../up.html", "https://s.test/up.html"),
+    ("//cdn.test/i.png", "https://cdn.test/i.png"),
+    ("javascript:alert(1)", None),
+])
+def test_resolve_url(url, want):
+    from mirror.converter.urls import resolve_url
+
+    assert resolve_url(url, "https://s.test/dir/page.html") == want
+
+
 # ---------------------------------------------------------------- images
 # a real 2x2 PNG, as base64
 PNG_2X2 = ("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==")

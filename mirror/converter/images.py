@@ -117,20 +117,24 @@ def _same_image(a: str, b: str) -> bool:
 def _raw_image_src(img: lxml.html.HtmlElement) -> str | None:
     get = img.get
     src = get("src")
-    for attr in LAZY_ATTRS:
-        v = get(attr)
-        if v and _looks_like_url(v) and not _is_placeholder(v):
-            v = v.strip()
-            # when src already holds this image, keep it as the page wrote it
-            return src.strip() if src and _same_image(src.strip(), v) else v
+    names = img.keys()  # look up only the attributes the image has (most have few)
+    if any(n[:5] == "data-" for n in names):
+        for attr in LAZY_ATTRS:
+            if attr in names:
+                v = get(attr)
+                if v and _looks_like_url(v) and not _is_placeholder(v):
+                    v = v.strip()
+                    # when src already holds this image, keep it as the page wrote it
+                    return src.strip() if src and _same_image(src.strip(), v) else v
     if src and not _is_placeholder(src):
         return None if _tiny(img) else src.strip()
     for attr in SRCSET_ATTRS:
-        v = get(attr)
-        if v:
-            cand = largest_srcset_candidate(v)
-            if cand:
-                return cand
+        if attr in names:
+            v = get(attr)
+            if v:
+                cand = largest_srcset_candidate(v)
+                if cand:
+                    return cand
     picture = _picture_of(img)
     if picture is not None:
         for source in picture.iter("source"):

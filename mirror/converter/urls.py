@@ -32,7 +32,11 @@ def resolve_url(url: str | None, base_url: str | None) -> str | None:
     url = url.strip()
     if not is_safe_url(url):
         return None
-    if base_url and not url.startswith("#"):
+    # (an absolute web URL is already what urljoin would give, or closer to what the page
+    # wrote: urljoin is slow and drops an empty "?" or "#"; one that urljoin might refuse
+    # as malformed, an IPv6 or non-ASCII host, still goes through it)
+    if base_url and not url.startswith("#") and not (
+            url.startswith(("https://", "http://")) and url.isascii() and "[" not in url and "]" not in url):
         try:
             url = urljoin(base_url, url)
         except ValueError:  # e.g. an invalid IPv6 host in a hostile URL
