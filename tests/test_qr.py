@@ -75,6 +75,20 @@ def test_remasked_symbol_is_exactly_segnos(data: str, masks: range | tuple[int, 
     assert decode(qr._png(qr._rows(data, masks[-1]), 2)) == [data]
 
 
+def test_own_placement_and_segnos_placement_agree_on_every_version(monkeypatch) -> None:
+    # mirror places segno's final message itself; without segno's encoder steps it falls back
+    # to segno.make_qr: both give the same symbol, on each of the 40 versions.
+    texts = {}
+    for n in range(1, 2332, 7):
+        found = qr._message("a" * n)
+        assert found is not None
+        texts.setdefault(found[0], "a" * n)
+    assert sorted(texts) == list(range(1, 41))
+    own = {v: qr._rows(t) for v, t in texts.items()}
+    monkeypatch.setattr(qr, "_message", lambda content: None)
+    assert {v: qr._rows(t) for v, t in texts.items()} == own
+
+
 def test_forced_masks_all_decode() -> None:
     for mask in range(8):
         assert decode(qr._png(qr._rows(PAGE_URL, mask), 4)) == [PAGE_URL], mask
