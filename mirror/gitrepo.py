@@ -467,29 +467,28 @@ class MirrorRepo:
     def _recover(self) -> None:
         """Undo what a killed run left behind. Called only while holding the run lock."""
         assert self._lock_depth, "recovery without the run lock could break a live git process"
-        index_lock = self._git_dir / "index.lock"
+        # git's lock files live only while a git process writes: under our run lock, one that
+        # stays until it is STALE_INDEX_LOCK_AGE old (or that long has passed) is a killed
+        # git's. A git a user runs by hand meanwhile gets that long to finish.
         deadline = time.monotonic() + STALE_INDEX_LOCK_AGE
-        while index_lock.exists():
-            try:
-                age = time.time() - index_lock.stat().st_mtime
-            except FileNotFoundError:
-                break
-            if age >= STALE_INDEX_LOCK_AGE or time.monotonic() >= deadline:
-                with contextlib.suppress(FileNotFoundError):
-                    index_lock.unlink()
-                break
-            time.sleep(0.1)
-        # Ref locks live only for the instant of an update: an old one is a killed git's.
         for name in (
+            "index.lock",
             "HEAD.lock",
             "packed-refs.lock",
             "config.lock",
             f"refs/heads/{self._branch}.lock",
         ):
             lock = self._git_dir / name
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - lock.stat().st_mtime >= STALE_INDEX_LOCK_AGE:
-                    lock.unlink()
+            while True:
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    break
+                if age >= STALE_INDEX_LOCK_AGE or time.monotonic() >= deadline:
+                    with contextlib.suppress(FileNotFoundError):
+                        lock.unlink()
+                    break
+                time.sleep(0.1)
         if self._rebase_in_progress():
             if self._git("rebase", "--abort", check=False).returncode != 0:
                 # A rebase killed while writing files leaves untracked copies in the way of

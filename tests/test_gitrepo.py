@@ -220,6 +220,22 @@ def test_stale_index_lock_is_recovered_under_the_run_lock(tmp_path):
         assert commit_count(repo.root) == 2
 
 
+def test_young_ref_lock_of_a_git_killed_an_instant_ago_is_recovered(tmp_path, monkeypatch):
+    # A run killed mid-commit, then the next run at once: the lock is seconds old, not stale
+    # by age; no git of ours can hold it, so after a bounded wait it goes.
+    monkeypatch.setattr("mirror.gitrepo.STALE_INDEX_LOCK_AGE", 1.0)
+    with MirrorRepo.open(tmp_path / "repo") as repo:
+        write(repo.root, "a.md", "a")
+        repo.commit("first", AUTHOR)
+        head_lock = repo.root / ".git" / "HEAD.lock"
+        head_lock.write_text("")
+        write(repo.root, "b.md", "b")
+        started = time.monotonic()
+        assert repo.commit("second", AUTHOR)
+        assert 0.9 <= time.monotonic() - started < 5
+        assert not head_lock.exists() and commit_count(repo.root) == 2
+
+
 def test_open_recovers_a_rebase_left_by_a_killed_run(tmp_path, seeded_remote):
     a = clone(seeded_remote, tmp_path / "a")
     b = clone(seeded_remote, tmp_path / "b")
