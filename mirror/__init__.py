@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lxml.html import HtmlElement
-
-    from mirror.model import Article, ExtractRules
+    from mirror.converter import html_to_markdown
+    from mirror.extract import extract_article
 
 # The one place the version is written; pyproject.toml reads it from here (no metadata lookup at
 # start-up, which costs a CI run's nothing-new pass more than its work).
 __version__ = "0.1.0"
 
-
-def html_to_markdown(html: str | bytes | HtmlElement, base_url: str | None = None) -> str:
-    """Convert HTML to GitHub-flavoured Markdown; see :func:`mirror.converter.html_to_markdown`.
-
-    Imported on first use: a run with nothing new never loads the converter.
-    """
-    from mirror.converter import html_to_markdown as _convert
-
-    return _convert(html, base_url)
+# The library's functions, loaded when first looked up (PEP 562): a run with nothing new never
+# loads the converter, and `from mirror import html_to_markdown` pays the import there, not on
+# the first conversion.
+_LAZY = {
+    "html_to_markdown": "mirror.converter",  # (html, base_url=None) -> GitHub-flavoured Markdown
+    "extract_article": "mirror.extract",  # (html, url=None, rules=None, rewrite=None) -> Article
+}
 
 
-def extract_article(
-    html: str | bytes,
-    url: str | None = None,
-    rules: ExtractRules | None = None,
-    rewrite: Callable[[HtmlElement], None] | None = None,
-) -> Article:
-    """Extract an article from a page; see :func:`mirror.extract.extract_article`."""
-    from mirror.extract import extract_article as _extract
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
 
-    return _extract(html, url=url, rules=rules, rewrite=rewrite)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mirror' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = ["__version__", "html_to_markdown", "extract_article"]

@@ -45,8 +45,7 @@ _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 # (symbols, kana, ideographs), U+2E80..U+2FFF (radicals) and U+F000..U+FFFF
 # (compatibility ideographs, fullwidth forms such as '，').  A false positive
 # only costs the slower line-break handling.
-_CJK_LEADS = [bytes([b]) for b in (*range(0xE3, 0xEA), 0xEF)] + [
-    bytes([0xE2, b]) for b in range(0xBA, 0xC0)]
+_CJK_LEADS = re.compile(rb"[\xe3-\xe9\xef]|\xe2[\xba-\xbf]")
 
 
 def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
@@ -62,7 +61,7 @@ def parse_document(html: str | bytes):  # type: ignore[no-untyped-def]
     data = data.translate(None, _CONTROL_BYTES)
     if not data.strip():
         return None, False
-    cjk = not data.isascii() and any(lead in data for lead in _CJK_LEADS)
+    cjk = not data.isascii() and _CJK_LEADS.search(data) is not None
     parser = _parser()
     root = etree.fromstring(data, parser)
     if parser.error_log.filter_from_fatals():
