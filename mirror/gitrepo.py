@@ -521,16 +521,7 @@ class MirrorRepo:
             self._message = message
             if self._write_attributes():
                 self._stage([":(literal).gitattributes"])
-            self._git(
-                "commit",
-                "-q",
-                "--no-verify",
-                "--cleanup=whitespace",
-                "-F",
-                "-",
-                input=message,
-                env=identity.env(),
-            )
+            self._commit_new(message, identity)
             return self._rev("HEAD")
 
     def _stage(self, spec: Sequence[str], changes: Sequence[tuple[str, str]] | None = None) -> None:
@@ -767,17 +758,13 @@ class MirrorRepo:
             self._git("commit", "-q", "--no-verify", "--amend", "--no-edit", env=identity.env())
         else:
             # Our commit turned out empty after the rebase: never amend the remote's commit.
-            self._git(
-                "commit",
-                "-q",
-                "--no-verify",
-                "--cleanup=whitespace",
-                "-F",
-                "-",
-                input=self._message,
-                env=identity.env(),
-            )
+            self._commit_new(self._message, identity)
         return True
+
+    def _commit_new(self, message: str, identity: Identity) -> None:
+        """Commit what is staged, as `identity`, with `message` (hooks skipped, as a bot's run)."""
+        self._git("commit", "-q", "--no-verify", "--cleanup=whitespace", "-F", "-",
+                  input=message, env=identity.env())
 
     # ----- git CLI -----------------------------------------------------------------------
 
