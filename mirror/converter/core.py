@@ -26,6 +26,7 @@ from mirror.converter.inline import (
     Open,
     Raw,
     backticks_pair,
+    bracket_depth,
     escape_text,
     render_inline,
     render_inline_html,
@@ -96,17 +97,7 @@ def link_destination(url: str) -> str:
 
 
 def _balanced(url: str) -> bool:
-    if "(" not in url and ")" not in url:
-        return True
-    depth = 0
-    for c in url:
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+    return ("(" not in url and ")" not in url) or bracket_depth(url, 0, "(", ")") == 0
 
 
 def link_title(title: str | None) -> str:
@@ -139,17 +130,7 @@ def escape_label(text: str) -> str:
 
 
 def _balanced_brackets(text: str) -> bool:
-    if "](" in text or "][" in text:
-        return False
-    depth = 0
-    for c in text:
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
+    return "](" not in text and "][" not in text and bracket_depth(text) == 0
 
 
 def _html_link(url: str, title: str | None, text: str | None) -> str:

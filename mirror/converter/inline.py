@@ -699,6 +699,18 @@ def _escape_closing_hashes(s: str) -> str:
     return _CLOSING_HASHES.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
 
 
+def bracket_depth(text: str, depth: int = 0, opening: str = "[", closing: str = "]") -> int:
+    """`depth` after the brackets of `text`; -1 once a closing one has no opening one before it."""
+    for c in text:
+        if c == opening:
+            depth += 1
+        elif c == closing:
+            depth -= 1
+            if depth < 0:
+                return -1
+    return depth
+
+
 def _balanced_link_text(segs: list, i: int) -> bool:
     opener = segs[i][1]
     depth = 0
@@ -709,13 +721,9 @@ def _balanced_link_text(segs: list, i: int) -> bool:
         if k == _T and ("[" in v or "]" in v):
             if "](" in v or "][" in v or "]:" in v:
                 return False
-            for c in v:
-                if c == "[":
-                    depth += 1
-                elif c == "]":
-                    depth -= 1
-                    if depth < 0:
-                        return False
+            depth = bracket_depth(v, depth)
+            if depth < 0:
+                return False
     return depth == 0
 
 
