@@ -504,18 +504,6 @@ class Manifest:
         self._put(retired)
         return retired
 
-    def prune(self, retired_before: str) -> int:
-        """Forget retired articles first seen before `retired_before` (an ISO date), once no
-        source lists them any more; returns how many. Their paths become free again."""
-        cutoff = _sort_time(retired_before)
-        old = [
-            key for key, r in self._records.items()
-            if r.removed and (_sort_time(r.first_seen) or _sort_time(r.published)) < cutoff
-        ]
-        for key in old:
-            self.remove(key)
-        return len(old)
-
     def remove(self, url: str) -> Record | None:
         """Forget an article entirely (it becomes new again); the removed record, or None."""
         record = self._records.pop(url_key(url), None)

@@ -329,7 +329,7 @@ def test_retire_keeps_the_article_known_but_out_of_indexes() -> None:
     assert m.remove("https://example.com/news/1.html") is None
 
 
-def test_tombstones_are_slim_and_old_ones_can_be_pruned() -> None:
+def test_tombstones_are_slim_and_stay_known() -> None:
     m = Manifest([
         rec(1, first_seen="2026-01-05", short_url="https://s.example/1", assets=("assets/aa/1.jpg",)),
         rec(2, first_seen="2026-06-05", assets=("assets/bb/2.jpg",)),
@@ -342,10 +342,10 @@ def test_tombstones_are_slim_and_old_ones_can_be_pruned() -> None:
     assert (tomb.title, tomb.short_url, tomb.assets) == ("", "", ())
     assert m.assets() == {"assets/bb/2.jpg"}
     m.retire("https://example.com/news/2.html")
-    assert m.prune("2026-03-01") == 1  # only the retired one first seen before March
-    assert m.is_new("https://example.com/news/1.html")
+    # a retired article is never new again: retention must not bring it back
+    assert not m.is_new("https://example.com/news/1.html")
     assert not m.is_new("https://example.com/news/2.html")
-    assert not m.is_new("https://example.com/news/3.html")  # old, but live
+    assert not m.is_new("https://example.com/news/3.html")
 
 
 def test_by_channel_is_newest_first_and_deterministic() -> None:
